@@ -1,0 +1,145 @@
+"""Slack integrations and webhooks (Team Settings). Credentials go to the keyring, never the DB."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+
+from store import convert
+from store import entities as e
+from store import events
+from store import models as m
+from store import secrets
+from store.db import Database
+from store.errors import NotFound, ValidationError
+
+WEBHOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}$")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_url(url: str, *, what: str = "URL") -> str:
+    """An absolute http(s) URL; plain http only to this machine (tests, local relays)."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"the {what} must start with https:// and name a host")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValidationError(f"the {what} must use https:// (plain http only to localhost)")
+    return url
+
+
+def validate_slack_webhook_url(url: str) -> str:
+    url = validate_url(url, what="Slack webhook URL")
+    parts = urlsplit(url)
+    if not _is_loopback(parts.hostname or "") and (
+        parts.hostname != "hooks.slack.com" or not parts.path.startswith("/services/")
+    ):
+        raise ValidationError(
+            "a Slack incoming-webhook URL looks like https://hooks.slack.com/services/T…/B…/…"
+        )
+    return url
+
+
+def _credential_account(team_id: int, integration_id: int, field: str) -> str:
+    return f"team{team_id}/integration{integration_id}/{field}"
+
+
+def create_slack(
+    db: Database, team_id: int, *, workspace: str, channel: str, webhook_url: str
+) -> e.Integration:
+    """A Slack incoming-webhook integration; the URL (itself a credential) goes to the keyring."""
+    webhook_url = validate_slack_webhook_url(webhook_url)
+    channel = channel.strip()
+    if not channel:
+        raise ValidationError("name the Slack channel the webhook posts to, e.g. #ml-alerts")
+    name = f"{workspace.strip() or 'slack'} {channel}"
+    secrets.keyring_set("pending", "probe")  # fail early (before any row) if there is no keyring
+    secrets.keyring_delete("pending")
+    try:
+        with db.session() as s:
+            row = m.Integration(team_id=team_id, kind="slack", name=name,
+                                config={"workspace": workspace.strip(), "channel": channel, "mode": "webhook"})
+            s.add(row)
+            s.flush()
+            secrets.keyring_set(_credential_account(team_id, row.id, "webhook_url"), webhook_url)
+            events.record(s, events.INTEGRATION_CHANGED, payload={"id": row.id, "change": "created"})
+            return convert.integration(row)
+    except sa_exc.IntegrityError as exc:
+        raise ValidationError(f"a Slack integration for {name} already exists") from exc
+
+
+def create_webhook(
+    db: Database, team_id: int, *, name: str, url: str,
+    access_token_secret: str | None = None, signing_secret: str | None = None,
+) -> e.Integration:
+    if not WEBHOOK_NAME.match(name or ""):
+        raise ValidationError("a webhook name has 1–64 letters, digits, spaces, '.', '_' or '-'")
+    url = validate_url(url, what="webhook URL")
+    known = {s.name for s in secrets.list_secrets(db, team_id)}
+    for secret in (access_token_secret, signing_secret):
+        if secret and secret not in known:
+            raise ValidationError(f"there is no secret named {secret}; create it in Team Settings first")
+    try:
+        with db.session() as s:
+            row = m.Integration(team_id=team_id, kind="webhook", name=name, config={
+                "url": url, "access_token_secret": access_token_secret, "signing_secret": signing_secret,
+            })
+            s.add(row)
+            s.flush()
+            events.record(s, events.INTEGRATION_CHANGED, payload={"id": row.id, "change": "created"})
+            return convert.integration(row)
+    except sa_exc.IntegrityError as exc:
+        raise ValidationError(f"a webhook named {name} already exists") from exc
+
+
+def credential(integration: e.Integration, field: str) -> str:
+    """A stored credential of an integration (e.g. the Slack webhook URL), from the keyring."""
+    value = secrets.keyring_get(_credential_account(integration.team_id, integration.id, field))
+    if value is None:
+        raise NotFound(f"the {field} of {integration.kind} integration {integration.name!r} is missing from the OS keyring")
+    return value
+
+
+def delete_integration(db: Database, integration_id: int) -> None:
+    with db.session() as s:
+        row = s.get(m.Integration, integration_id)
+        if row is None:
+            raise NotFound(f"no integration {integration_id}")
+        team_id, kind = row.team_id, row.kind
+        s.delete(row)
+        events.record(s, events.INTEGRATION_CHANGED, payload={"id": integration_id, "change": "deleted"})
+    if kind == "slack":
+        secrets.keyring_delete(_credential_account(team_id, integration_id, "webhook_url"))
+
+
+def get_integration(db: Database, integration_id: int) -> e.Integration:
+    with db.session() as s:
+        row = s.get(m.Integration, integration_id)
+        if row is None:
+            raise NotFound(f"no integration {integration_id}")
+        return convert.integration(row)
+
+
+def list_integrations(db: Database, team_id: int, kind: str | None = None) -> list[e.Integration]:
+    with db.session() as s:
+        q = sa.select(m.Integration).where(m.Integration.team_id == team_id).order_by(m.Integration.name)
+        if kind:
+            q = q.where(m.Integration.kind == kind)
+        return [convert.integration(r) for r in s.scalars(q)]
+
+
+def describe(integration: e.Integration) -> dict[str, Any]:
+    """A display form without credentials."""
+    return {"kind": integration.kind, "name": integration.name, **integration.config}

@@ -1,0 +1,222 @@
+"""SQLAlchemy 2.0 typed ORM models. Only store/ sees these; everything above gets entities."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class MetricFloat(sa.types.TypeDecorator):
+    """A float column that keeps NaN: SQLite turns NaN into NULL, so NULL reads back as NaN."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def process_bind_param(self, value: float | None, dialect: Any) -> float | None:
+        if value is None or math.isnan(value):
+            return None
+        return float(value)
+
+    def process_result_value(self, value: float | None, dialect: Any) -> float:
+        return math.nan if value is None else value
+
+
+class Base(so.DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(128), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("team_id", "username"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    team_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    username: so.Mapped[str] = so.mapped_column(sa.String(128))
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(256), default="")
+    role: so.Mapped[str] = so.mapped_column(sa.String(16), default="member")
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (sa.UniqueConstraint("team_id", "name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    team_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    name: so.Mapped[str] = so.mapped_column(sa.String(128))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(256))
+    username: so.Mapped[str] = so.mapped_column(sa.String(128), default="")
+    group: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    tags: so.Mapped[list[Any]] = so.mapped_column(default=list)
+    config: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    summary: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="running", index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    heartbeat_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    finished_at: so.Mapped[datetime | None]
+    exit_code: so.Mapped[int | None]
+    error_tail: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    last_step: so.Mapped[int] = so.mapped_column(default=-1)
+
+
+class MetricPoint(Base):
+    __tablename__ = "metric_points"
+    __table_args__ = (sa.UniqueConstraint("run_id", "key", "step", name="uq_point_run_key_step"),)
+    id: so.Mapped[int] = so.mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    run_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"))
+    key: so.Mapped[str] = so.mapped_column(sa.String(256))
+    step: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    value: so.Mapped[float] = so.mapped_column(MetricFloat, nullable=True)
+    wall_time: so.Mapped[float] = so.mapped_column(sa.Float)
+
+
+class Event(Base):
+    """Append-only change log, written in the same transaction as the change it describes."""
+
+    __tablename__ = "events"
+    id: so.Mapped[int] = so.mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    type: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    project_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    run_id: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    payload: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class Automation(Base):
+    __tablename__ = "automations"
+    __table_args__ = (sa.UniqueConstraint("team_id", "name", name="uq_automation_team_name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    team_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    project_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    enabled: so.Mapped[bool] = so.mapped_column(default=True)
+    created_by: so.Mapped[str] = so.mapped_column(sa.String(128), default="")
+    scope_type: so.Mapped[str] = so.mapped_column(sa.String(32), default="project")
+    event_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    event_filter: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    action_type: so.Mapped[str] = so.mapped_column(sa.String(32))
+    action_config: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    cooldown_seconds: so.Mapped[int] = so.mapped_column(default=24 * 3600)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AutomationRunState(Base):
+    """Per (automation, run) memory: last condition value (edge detection) and last firing."""
+
+    __tablename__ = "automation_run_states"
+    automation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("automations.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: so.Mapped[str] = so.mapped_column(
+        sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    condition: so.Mapped[bool] = so.mapped_column(default=False)
+    last_fired_at: so.Mapped[datetime | None]
+
+
+class Integration(Base):
+    """A Slack integration or a webhook. Secret values live in the OS keyring, named here."""
+
+    __tablename__ = "integrations"
+    __table_args__ = (sa.UniqueConstraint("team_id", "kind", "name", name="uq_integration_name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    team_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    name: so.Mapped[str] = so.mapped_column(sa.String(128))
+    config: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class SecretName(Base):
+    __tablename__ = "secret_names"
+    __table_args__ = (sa.UniqueConstraint("team_id", "name", name="uq_secret_name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    team_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    name: so.Mapped[str] = so.mapped_column(sa.String(128))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class Execution(Base):
+    __tablename__ = "executions"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    automation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("automations.id", ondelete="SET NULL"), index=True
+    )
+    automation_name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    project_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    run_id: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    scope: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    triggered_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    event_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    event: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    action_type: so.Mapped[str] = so.mapped_column(sa.String(32))
+    action: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending", index=True)
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    delivery_id: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    is_test: so.Mapped[bool] = so.mapped_column(default=False)
+    next_attempt_at: so.Mapped[datetime | None]
+    finished_at: so.Mapped[datetime | None]
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    execution_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    started_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    status_code: so.Mapped[int | None]
+    response_excerpt: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    latency_ms: so.Mapped[float] = so.mapped_column(default=0.0)
+
+
+class EngineCursor(Base):
+    """How far a consumer (the engine) has read the event log."""
+
+    __tablename__ = "engine_cursors"
+    name: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    position: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
