@@ -61,7 +61,11 @@ class Database:
         if migrate:
             from store.migrate import upgrade_to_head
 
-            upgrade_to_head(self)
+            try:
+                upgrade_to_head(self)
+            except BaseException:
+                self.engine.dispose()
+                raise
 
     @contextlib.contextmanager
     def session(self) -> Iterator[so.Session]:
