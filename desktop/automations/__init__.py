@@ -1,0 +1,1 @@
+"""The project's Automations page: the automation list and the execution history."""

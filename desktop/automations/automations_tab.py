@@ -1,0 +1,220 @@
+"""The Automations sub-tab: the list with search, enabled toggles and delete."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QPushButton,
+    QTableView, QToolButton, QVBoxLayout, QWidget,
+)
+
+from desktop.automations.automations_model import (
+    AUTOMATION_ROLE, EVENT, LAST, NAME, SORT_ROLE, AutomationTableModel,
+)
+from desktop.context import AppContext
+from desktop.page_helpers import (
+    VIEWER_TOOLTIP, Reloader, alive, confirm, error_label, show_message, user_message,
+)
+from desktop.tasks import TaskRunner
+from store import automations, executions, integrations
+from store import entities as e
+
+
+class AutomationsTab(QWidget):
+    """Signals:
+        edit_requested(store.entities.Automation): the user chose Edit (the wizard owner opens it).
+        history_requested(): the user asked for the execution history.
+    """
+
+    edit_requested = Signal(object)
+    history_requested = Signal()
+
+    def __init__(self, ctx: AppContext, tasks: TaskRunner, project_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._tasks = tasks
+        self._project_id = project_id
+        self.model = AutomationTableModel(ctx.can_edit, self)
+        self.model.toggle_requested.connect(self._on_toggle_requested)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(NAME)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.reloader = Reloader(tasks, self._fetch, self._apply, self._on_load_error, parent=self)
+        self._build()
+        self._update_buttons()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.search = QLineEdit()
+        self.search.setObjectName("automations-search")
+        self.search.setPlaceholderText("Search automations by name")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setObjectName("automation-delete")
+        self.delete_button.clicked.connect(self.delete_selected)
+
+        self.edit_action = QAction("Edit…", self)
+        self.edit_action.triggered.connect(self._on_edit)
+        self.edit_action.setVisible(False)
+        self.delete_action = QAction("Delete…", self)
+        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_action.triggered.connect(self.delete_selected)
+        self.history_action = QAction("Show history", self)
+        self.history_action.triggered.connect(self.history_requested)
+        self.more_menu = QMenu(self)
+        self.more_menu.addActions([self.edit_action, self.delete_action, self.history_action])
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("automation-more")
+        self.more_button.setText("…")
+        self.more_button.setToolTip("More actions for the selected automation")
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more_button.setMenu(self.more_menu)
+        self.more_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
+
+        self.table = QTableView()
+        self.table.setObjectName("automations-table")
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(EVENT, QHeaderView.ResizeMode.Stretch)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.table.addAction(self.delete_action)  # the Delete key in the table
+
+        self.empty_label = QLabel(
+            "No automations in this project yet. Hover a plot panel in the Workspace and click "
+            "its bell to create one."
+        )
+        self.empty_label.setObjectName("automations-empty")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
+        self.message = error_label("automations-message")
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.delete_button)
+        top.addWidget(self.more_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty_label)
+
+    # -- loading -----------------------------------------------------------------------------
+    def _fetch(self) -> tuple[list[e.Automation], dict[int, e.Integration], dict[int, Any]]:
+        db = self._ctx.db
+        found = automations.list_automations(db, project_id=self._project_id)
+        by_id = {i.id: i for i in integrations.list_integrations(db, self._ctx.team.id)}
+        return found, by_id, executions.last_execution_times(db, self._project_id)
+
+    def _apply(self, result: tuple[list[e.Automation], dict[int, e.Integration], dict[int, Any]]) -> None:
+        selected = self.selected_automation()
+        self.model.set_data(*result)
+        self.empty_label.setVisible(self.model.rowCount() == 0)
+        if selected is not None:
+            self.select_automation(selected.id)
+        self._update_buttons()
+
+    def _on_load_error(self, exc: Exception) -> None:
+        show_message(self.message, f"Could not load automations: {user_message(exc)}")
+
+    # -- selection ---------------------------------------------------------------------------
+    def selected_automation(self) -> e.Automation | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(AUTOMATION_ROLE) if rows else None
+
+    def select_automation(self, automation_id: int) -> None:
+        row = self.model.row_of(automation_id)
+        if row < 0:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.table.selectRow(index.row())
+
+    def set_editor_available(self, available: bool) -> None:
+        """Show "Edit…" once something listens to `edit_requested` (the wizard)."""
+        self.edit_action.setVisible(available)
+
+    def _update_buttons(self) -> None:
+        has = self.selected_automation() is not None
+        can = self._ctx.can_edit
+        for widget in (self.delete_button, self.delete_action, self.edit_action):
+            widget.setEnabled(has and can)
+        self.history_action.setEnabled(True)
+        if not can:
+            self.delete_button.setToolTip(VIEWER_TOOLTIP)
+            self.delete_action.setToolTip(VIEWER_TOOLTIP)
+        elif not has:
+            self.delete_button.setToolTip("Select an automation to delete it")
+        else:
+            self.delete_button.setToolTip("Delete the selected automation (its history is kept)")
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+            self.more_menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        if index.column() == LAST:
+            self.history_requested.emit()
+
+    def _on_edit(self) -> None:
+        chosen = self.selected_automation()
+        if chosen is not None and self._ctx.can_edit:
+            self.edit_requested.emit(chosen)
+
+    # -- changes -----------------------------------------------------------------------------
+    def _on_toggle_requested(self, automation_id: int, enabled: bool) -> None:
+        show_message(self.message, "")
+        db = self._ctx.db
+
+        def done(updated: e.Automation) -> None:
+            if alive(self):
+                self.model.update_automation(updated)
+
+        def failed(exc: Exception) -> None:
+            if alive(self):
+                self.model.revert(automation_id, not enabled)
+                show_message(self.message, f"Could not change the automation: {user_message(exc)}")
+
+        self._tasks.run(lambda: automations.set_enabled(db, automation_id, enabled), done, failed)
+
+    def delete_selected(self) -> None:
+        chosen = self.selected_automation()
+        if chosen is None or not self._ctx.can_edit:
+            return
+        confirm(
+            self, object_name="confirm-delete-automation", title="Delete automation",
+            text=f"Delete the automation “{chosen.name}”?",
+            details="Its execution history is kept, and deliveries already under way still complete.",
+            confirm_text="Delete", on_confirm=lambda: self._delete(chosen),
+        )
+
+    def _delete(self, chosen: e.Automation) -> None:
+        db = self._ctx.db
+
+        def done(_: object) -> None:
+            if alive(self):
+                self.reloader.request(immediate=True)
+
+        def failed(exc: Exception) -> None:
+            if alive(self):
+                show_message(self.message, f"Could not delete {chosen.name}: {user_message(exc)}")
+
+        self._tasks.run(lambda: automations.delete_automation(db, chosen.id), done, failed)

@@ -1,0 +1,148 @@
+"""The History sub-tab: executions newest first, a status filter and a detail pane."""
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
+    QTableView, QTextBrowser, QVBoxLayout, QWidget,
+)
+
+from desktop.automations.history_detail import detail_html
+from desktop.automations.history_model import EVENT, EXECUTION_ROLE, HistoryTableModel
+from desktop.context import AppContext
+from desktop.page_helpers import VIEWER_TOOLTIP, Reloader, alive, error_label, show_message, user_message
+from desktop.tasks import TaskRunner
+from store import entities as e
+from store import executions, integrations
+
+STATUS_CHOICES = (("All statuses", None), ("Pending", "pending"), ("Finished", "finished"),
+                  ("Failed", "failed"), ("Skipped", "skipped"))
+PLACEHOLDER = "<p style='color:#7f8790'>Select an execution to see its event, payload and attempts.</p>"
+RESENDABLE = ("failed", "finished")
+
+
+class HistoryTab(QWidget):
+    def __init__(self, ctx: AppContext, tasks: TaskRunner, project_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._tasks = tasks
+        self._project_id = project_id
+        self._status: str | None = None
+        self._integrations: dict[int, e.Integration] = {}
+        self.model = HistoryTableModel(self)
+        self.reloader = Reloader(tasks, self._fetch, self._apply, self._on_load_error, parent=self)
+        self._build()
+        self._update_buttons()
+
+    def _build(self) -> None:
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("status-filter")
+        for label, value in STATUS_CHOICES:
+            self.status_filter.addItem(label, value)
+        self.status_filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("history-count")
+        self.resend_button = QPushButton("Resend")
+        self.resend_button.setObjectName("history-resend")
+        self.resend_button.clicked.connect(self.resend_selected)
+
+        self.table = QTableView()
+        self.table.setObjectName("history-table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(EVENT, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+
+        self.detail = QTextBrowser()
+        self.detail.setObjectName("history-detail")
+        self.detail.setOpenLinks(False)
+        self.detail.setHtml(PLACEHOLDER)
+        self.message = error_label("history-message")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Status:"))
+        top.addWidget(self.status_filter)
+        top.addWidget(self.count_label, 1)
+        top.addWidget(self.resend_button)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("history-splitter")
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+
+    # -- loading -----------------------------------------------------------------------------
+    def _fetch(self) -> tuple[list[e.Execution], dict[int, e.Integration]]:
+        db = self._ctx.db
+        rows = executions.list_executions(db, project_id=self._project_id, status=self._status)
+        return rows, {i.id: i for i in integrations.list_integrations(db, self._ctx.team.id)}
+
+    def _apply(self, result: tuple[list[e.Execution], dict[int, e.Integration]]) -> None:
+        rows, by_id = result
+        selected = self.selected_execution()
+        self._integrations = by_id
+        self.model.set_executions(rows, by_id)
+        shown = len(rows)
+        self.count_label.setText(f"{shown} execution{'s' if shown != 1 else ''}, newest first")
+        row = self.model.row_of(selected.id) if selected else -1
+        if row >= 0:
+            self.table.selectRow(row)
+        else:
+            self.detail.setHtml(PLACEHOLDER)
+        self._update_buttons()
+
+    def _on_load_error(self, exc: Exception) -> None:
+        show_message(self.message, f"Could not load the history: {user_message(exc)}")
+
+    def _on_filter_changed(self, _index: int) -> None:
+        self._status = self.status_filter.currentData()
+        self.reloader.request(immediate=True)
+
+    # -- selection and detail ----------------------------------------------------------------
+    def selected_execution(self) -> e.Execution | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(EXECUTION_ROLE) if rows else None
+
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        chosen = self.selected_execution()
+        self.detail.setHtml(detail_html(chosen, self._integrations) if chosen else PLACEHOLDER)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_execution()
+        if not self._ctx.can_edit:
+            self.resend_button.setEnabled(False)
+            self.resend_button.setToolTip(VIEWER_TOOLTIP)
+        elif chosen is None or chosen.status not in RESENDABLE:
+            self.resend_button.setEnabled(False)
+            self.resend_button.setToolTip("Select a finished or failed execution to send it again")
+        else:
+            self.resend_button.setEnabled(True)
+            self.resend_button.setToolTip("Queue this delivery again (same delivery id)")
+
+    def resend_selected(self) -> None:
+        chosen = self.selected_execution()
+        if chosen is None or chosen.status not in RESENDABLE or not self._ctx.can_edit:
+            return
+        db = self._ctx.db
+
+        def done(_: object) -> None:
+            if alive(self):
+                self.reloader.request(immediate=True)
+
+        def failed(exc: Exception) -> None:
+            if alive(self):
+                show_message(self.message, f"Could not resend: {user_message(exc)}")
+
+        self._tasks.run(lambda: executions.complete(db, chosen.id, "pending", reason="resend requested"),
+                        done, failed)

@@ -1,0 +1,1 @@
+"""Team Settings: members, Slack integrations and secrets."""
