@@ -189,3 +189,64 @@ def last_execution_times(db: Database, project_id: int | None = None) -> dict[in
             q = q.where(m.Execution.project_id == project_id)
         return {aid: t.replace(tzinfo=timezone.utc) if t and t.tzinfo is None else t
                 for aid, t in s.execute(q).all() if aid is not None}
+
+
+# --- engine coordination (added for the engine; new functions only) ------------------------------
+# Both live in the engine_cursors table: a lease is a cursor whose position packs its expiry and
+# its holder, and an edge step is the per-(automation, run) position of the last state change.
+
+_LEASE_HOLDER_BITS = 20
+
+
+def try_lease(db: Database, name: str, holder: int, ttl: timedelta) -> bool:
+    """Take or renew the named lease for `holder` (a 20-bit tag) if it is free, expired or ours.
+
+    Used so that only one engine per database evaluates events (two would both see the same
+    false→true edge). Compare-and-set: of two engines racing, exactly one wins.
+    """
+    holder &= (1 << _LEASE_HOLDER_BITS) - 1
+    key = f"lease:{name}"
+    now_s = int(_now().timestamp())
+    new = ((now_s + max(1, int(ttl.total_seconds()))) << _LEASE_HOLDER_BITS) | holder
+    try:
+        with db.session() as s:
+            row = s.get(m.EngineCursor, key)
+            if row is None:
+                s.add(m.EngineCursor(name=key, position=new))
+                s.flush()
+                return True
+            old = row.position
+            if (old & ((1 << _LEASE_HOLDER_BITS) - 1)) != holder and (old >> _LEASE_HOLDER_BITS) > now_s:
+                return False
+            result = s.execute(sa.update(m.EngineCursor)
+                               .where(m.EngineCursor.name == key, m.EngineCursor.position == old)
+                               .values(position=new))
+            return result.rowcount == 1
+    except sa.exc.IntegrityError:
+        return False  # another engine created the lease first
+
+
+def release_lease(db: Database, name: str, holder: int) -> None:
+    holder &= (1 << _LEASE_HOLDER_BITS) - 1
+    with db.session() as s:
+        row = s.get(m.EngineCursor, f"lease:{name}")
+        if row is not None and (row.position & ((1 << _LEASE_HOLDER_BITS) - 1)) == holder:
+            row.position = holder  # expired at the epoch
+
+
+def edge_step(db: Database, automation_id: int, run_id: str) -> int | None:
+    """The step at which this automation's condition for this run last changed (None: never)."""
+    with db.session() as s:
+        row = s.get(m.EngineCursor, f"edge:{automation_id}:{run_id}")
+        return None if row is None else row.position
+
+
+def set_edge_step(db: Database, automation_id: int, run_id: str, step: int) -> None:
+    """Remember where the last change happened, so replaying older steps cannot fire again."""
+    with db.session() as s:
+        key = f"edge:{automation_id}:{run_id}"
+        row = s.get(m.EngineCursor, key)
+        if row is None:
+            s.add(m.EngineCursor(name=key, position=step))
+        elif step > row.position:
+            row.position = step

@@ -1,7 +1,6 @@
 """SQLAlchemy 2.0 typed ORM models. Only store/ sees these; everything above gets entities."""
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,21 +27,6 @@ class UTCDateTime(sa.types.TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=timezone.utc)
-
-
-class MetricFloat(sa.types.TypeDecorator):
-    """A float column that keeps NaN: SQLite turns NaN into NULL, so NULL reads back as NaN."""
-
-    impl = sa.Float
-    cache_ok = True
-
-    def process_bind_param(self, value: float | None, dialect: Any) -> float | None:
-        if value is None or math.isnan(value):
-            return None
-        return float(value)
-
-    def process_result_value(self, value: float | None, dialect: Any) -> float:
-        return math.nan if value is None else value
 
 
 class Base(so.DeclarativeBase):
@@ -96,15 +80,20 @@ class Run(Base):
     last_step: so.Mapped[int] = so.mapped_column(default=-1)
 
 
-class MetricPoint(Base):
-    __tablename__ = "metric_points"
-    __table_args__ = (sa.UniqueConstraint("run_id", "key", "step", name="uq_point_run_key_step"),)
+class MetricChunk(Base):
+    """A flushed batch of one metric of one run: steps/values/walls as little-endian arrays."""
+
+    __tablename__ = "metric_chunks"
+    __table_args__ = (sa.Index("ix_chunk_run_key_last", "run_id", "key", "last_step"),)
     id: so.Mapped[int] = so.mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     run_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"))
     key: so.Mapped[str] = so.mapped_column(sa.String(256))
-    step: so.Mapped[int] = so.mapped_column(sa.BigInteger)
-    value: so.Mapped[float] = so.mapped_column(MetricFloat, nullable=True)
-    wall_time: so.Mapped[float] = so.mapped_column(sa.Float)
+    first_step: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    last_step: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    count: so.Mapped[int]
+    steps: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    values: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    walls: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
 
 
 class Event(Base):

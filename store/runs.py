@@ -2,13 +2,11 @@
 of the app and the engine."""
 from __future__ import annotations
 
-import math
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 import sqlalchemy as sa
 
 from store import convert
@@ -17,14 +15,14 @@ from store import events
 from store import models as m
 from store.db import Database
 from store.errors import NotFound, ValidationError
+from store.metrics import (  # noqa: F401  (the run API re-exports the metric API)
+    PointTuple, append_points, encode_summary_value, metric_keys, metric_points, metric_series,
+    run_metric_keys,
+)
 
 _ADJECTIVES = ("golden", "misty", "brisk", "quiet", "vivid", "lunar", "amber", "bold", "crisp", "dusky")
 _NOUNS = ("sun", "river", "forest", "meadow", "comet", "harbor", "ember", "glade", "summit", "tide")
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-# (key, step, value, wall_time)
-PointTuple = tuple[str, int, float, float]
-
 
 def new_run_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
@@ -32,11 +30,6 @@ def new_run_id() -> str:
 
 def _generated_name(count: int) -> str:
     return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{count + 1}"
-
-
-def encode_summary_value(value: float) -> float | str:
-    """JSON has no NaN/Inf; the summary stores them as the strings Python's float() reads."""
-    return value if math.isfinite(value) else repr(value)
 
 
 def _decode_summary(summary: dict) -> dict:
@@ -70,40 +63,6 @@ def create_run(
         events.record(s, events.RUN_STATE, project_id=project_id, run_id=row.id,
                       payload={"state": "running", "previous": None})
         return convert.run(row)
-
-
-def append_points(db: Database, run_id: str, points: Sequence[PointTuple]) -> int:
-    """Store a batch of points for one run (steps already validated by the client).
-
-    Updates the run's summary, last step and heartbeat and appends one `metrics` event,
-    all in one transaction. Returns the number of points stored.
-    """
-    if not points:
-        return 0
-    with db.session() as s:
-        run = s.get(m.Run, run_id)
-        if run is None:
-            raise NotFound(f"no run {run_id}")
-        s.execute(
-            sa.insert(m.MetricPoint),
-            [{"run_id": run_id, "key": k, "step": st, "value": v, "wall_time": w} for k, st, v, w in points],
-        )
-        summary = dict(run.summary or {})
-        for key, _step, value, _wall in points:
-            summary[key] = encode_summary_value(value)
-        run.summary = summary
-        run.last_step = max(run.last_step, max(p[1] for p in points))
-        run.heartbeat_at = m.utcnow()
-        events.record(
-            s, events.METRICS, project_id=run.project_id, run_id=run_id,
-            payload={
-                "keys": sorted({p[0] for p in points}),
-                "first_step": min(p[1] for p in points),
-                "last_step": max(p[1] for p in points),
-                "count": len(points),
-            },
-        )
-    return len(points)
 
 
 def heartbeat(db: Database, run_id: str) -> None:
@@ -172,57 +131,6 @@ def list_runs(db: Database, project_id: int) -> list[e.Run]:
         return [_with_decoded_summary(convert.run(r)) for r in rows]
 
 
-def metric_keys(db: Database, project_id: int) -> list[str]:
-    """Every metric key logged by any run of the project, sorted."""
-    with db.session() as s:
-        q = (
-            sa.select(m.MetricPoint.key).distinct()
-            .join(m.Run, m.Run.id == m.MetricPoint.run_id)
-            .where(m.Run.project_id == project_id)
-            .order_by(m.MetricPoint.key)
-        )
-        return list(s.scalars(q))
-
-
-def metric_series(
-    db: Database, run_id: str, key: str, *, min_step: int | None = None, max_step: int | None = None,
-    last: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(steps, values, wall_times) for one run and key, ordered by step; NaN/±Inf kept.
-
-    `min_step`/`max_step` bound the range (inclusive); `last` keeps only the newest N points.
-    """
-    with db.session() as s:
-        q = sa.select(m.MetricPoint.step, m.MetricPoint.value, m.MetricPoint.wall_time).where(
-            m.MetricPoint.run_id == run_id, m.MetricPoint.key == key
-        )
-        if min_step is not None:
-            q = q.where(m.MetricPoint.step >= min_step)
-        if max_step is not None:
-            q = q.where(m.MetricPoint.step <= max_step)
-        if last is not None:
-            q = q.order_by(m.MetricPoint.step.desc()).limit(last)
-        else:
-            q = q.order_by(m.MetricPoint.step)
-        rows = s.execute(q).all()
-    if last is not None:
-        rows.reverse()
-    steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    # MetricFloat maps NULL back to NaN, so values are always floats here.
-    values = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-    walls = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    return steps, values, walls
-
-
-def metric_points(db: Database, run_id: str, keys: Iterable[str] | None = None) -> list[e.MetricPoint]:
-    with db.session() as s:
-        q = sa.select(m.MetricPoint).where(m.MetricPoint.run_id == run_id)
-        if keys is not None:
-            q = q.where(m.MetricPoint.key.in_(list(keys)))
-        q = q.order_by(m.MetricPoint.step, m.MetricPoint.key)
-        return [e.MetricPoint(p.run_id, p.key, p.step, p.value, p.wall_time) for p in s.scalars(q)]
-
-
 def record_alert(db: Database, run_id: str, title: str, text: str, level: str) -> None:
     """`run.alert()`: an event the engine turns into a notification through the usual dispatch."""
     if level not in ("INFO", "WARN", "ERROR"):
@@ -233,3 +141,14 @@ def record_alert(db: Database, run_id: str, title: str, text: str, level: str) -
             raise NotFound(f"no run {run_id}")
         events.record(s, events.ALERT, project_id=run.project_id, run_id=run_id,
                       payload={"title": title, "text": text, "level": level})
+
+
+def run_context(db: Database, run_id: str) -> tuple[e.Run, e.Project, e.Team]:
+    """A run with its project and team in one read (what the engine needs to describe an event)."""
+    with db.session() as s:
+        row = s.get(m.Run, run_id)
+        if row is None:
+            raise NotFound(f"no run {run_id}")
+        project = s.get(m.Project, row.project_id)
+        team = s.get(m.Team, project.team_id)
+        return _with_decoded_summary(convert.run(row)), convert.project(project), convert.team(team)

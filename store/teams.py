@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
+from typing import TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
 
 from store import convert
 from store import entities as e
@@ -13,6 +16,7 @@ from store.db import Database
 from store.errors import NotFound, ValidationError
 
 DEFAULT_TEAM = "default"
+T = TypeVar("T")
 
 
 def os_username() -> str:
@@ -22,9 +26,20 @@ def os_username() -> str:
         return "user"
 
 
+def _created_once(create: Callable[[], T]) -> T:
+    """Run a get-or-create; if another process created the row first, read theirs."""
+    try:
+        return create()
+    except sa_exc.IntegrityError:
+        return create()
+
+
 def ensure_default_team(db: Database, username: str | None = None) -> tuple[e.Team, e.User]:
-    """The team of a fresh install and its first admin, created on first use."""
-    username = username or os_username()
+    """The team of a fresh install and its first admin, created on first use (process-safe)."""
+    return _created_once(lambda: _ensure_default_team(db, username or os_username()))
+
+
+def _ensure_default_team(db: Database, username: str) -> tuple[e.Team, e.User]:
     with db.session() as s:
         team = s.scalar(sa.select(m.Team).order_by(m.Team.id).limit(1))
         if team is None:
@@ -62,6 +77,10 @@ def get_or_create_project(db: Database, team_id: int, name: str) -> e.Project:
     name = name.strip()
     if not name or len(name) > 128:
         raise ValidationError("a project name needs 1 to 128 characters")
+    return _created_once(lambda: _get_or_create_project(db, team_id, name))
+
+
+def _get_or_create_project(db: Database, team_id: int, name: str) -> e.Project:
     with db.session() as s:
         row = s.scalar(sa.select(m.Project).where(m.Project.team_id == team_id, m.Project.name == name))
         if row is None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 16:36:51.942903
+Create Date: 2026-12-03 16:53:56.810535
 """
 from alembic import op
 import sqlalchemy as sa
@@ -165,17 +165,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_executions_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_executions_triggered_at'), ['triggered_at'], unique=False)
 
-    op.create_table('metric_points',
+    op.create_table('metric_chunks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('run_id', sa.String(length=16), nullable=False),
     sa.Column('key', sa.String(length=256), nullable=False),
-    sa.Column('step', sa.BigInteger(), nullable=False),
-    sa.Column('value', sa.Float(), nullable=True),
-    sa.Column('wall_time', sa.Float(), nullable=False),
+    sa.Column('first_step', sa.BigInteger(), nullable=False),
+    sa.Column('last_step', sa.BigInteger(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('steps', sa.LargeBinary(), nullable=False),
+    sa.Column('values', sa.LargeBinary(), nullable=False),
+    sa.Column('walls', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('run_id', 'key', 'step', name='uq_point_run_key_step')
+    sa.PrimaryKeyConstraint('id')
     )
+    with op.batch_alter_table('metric_chunks', schema=None) as batch_op:
+        batch_op.create_index('ix_chunk_run_key_last', ['run_id', 'key', 'last_step'], unique=False)
+
     op.create_table('attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('execution_id', sa.Integer(), nullable=False),
@@ -199,7 +204,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_attempts_execution_id'))
 
     op.drop_table('attempts')
-    op.drop_table('metric_points')
+    with op.batch_alter_table('metric_chunks', schema=None) as batch_op:
+        batch_op.drop_index('ix_chunk_run_key_last')
+
+    op.drop_table('metric_chunks')
     with op.batch_alter_table('executions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_executions_triggered_at'))
         batch_op.drop_index(batch_op.f('ix_executions_status'))

@@ -1,0 +1,172 @@
+"""Metric history stored as columnar chunks: one row per (run, key, flushed batch) holding the
+steps, values and wall times as little-endian arrays.
+
+Why chunks and not a row per point: a training process logs tens of thousands of points a
+second; one small row per batch and key makes ingest and range reads an order of magnitude
+cheaper, and binary float64 keeps NaN and ±Inf exactly on every backend.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+
+from store import entities as e
+from store import events
+from store import models as m
+from store.db import Database
+from store.errors import NotFound
+
+log = logging.getLogger("runbell.store")
+
+# (key, step, value, wall_time)
+PointTuple = tuple[str, int, float, float]
+_STEP = np.dtype("<i8")
+_FLOAT = np.dtype("<f8")
+
+
+def encode_summary_value(value: float) -> float | str:
+    """JSON has no NaN/Inf; the summary stores them as the strings Python's float() reads."""
+    return value if np.isfinite(value) else repr(float(value))
+
+
+def _last_steps(session: sa.orm.Session, run_id: str) -> dict[str, int]:
+    q = (sa.select(m.MetricChunk.key, sa.func.max(m.MetricChunk.last_step))
+         .where(m.MetricChunk.run_id == run_id).group_by(m.MetricChunk.key))
+    return dict(session.execute(q).all())
+
+
+def append_points(db: Database, run_id: str, points: Sequence[PointTuple]) -> int:
+    """Store a batch of points for one run, one chunk per key, in one transaction.
+
+    Also updates the run's summary, last step and heartbeat and appends one `metrics` event.
+    Points at or before a key's stored last step are dropped (so a retried batch is harmless).
+    Returns the number of points stored.
+    """
+    if not points:
+        return 0
+    by_key: dict[str, list[PointTuple]] = {}
+    for point in points:
+        by_key.setdefault(point[0], []).append(point)
+    with db.session() as s:
+        run = s.get(m.Run, run_id)
+        if run is None:
+            raise NotFound(f"no run {run_id}")
+        last_steps = _last_steps(s, run_id)
+        rows, summary, stored, first, last = [], dict(run.summary or {}), 0, None, None
+        for key, pts in by_key.items():
+            steps = np.fromiter((p[1] for p in pts), dtype=_STEP, count=len(pts))
+            values = np.fromiter((p[2] for p in pts), dtype=_FLOAT, count=len(pts))
+            walls = np.fromiter((p[3] for p in pts), dtype=_FLOAT, count=len(pts))
+            order = np.argsort(steps, kind="stable")
+            steps, values, walls = steps[order], values[order], walls[order]
+            keep = np.ones(len(steps), dtype=bool)
+            keep[1:] = steps[1:] > steps[:-1]
+            if key in last_steps:
+                keep &= steps > last_steps[key]
+            if not keep.all():
+                log.warning("run %s: dropped %d point(s) of %r at already stored steps",
+                            run_id, int((~keep).sum()), key)
+                steps, values, walls = steps[keep], values[keep], walls[keep]
+            if len(steps) == 0:
+                continue
+            rows.append({
+                "run_id": run_id, "key": key, "first_step": int(steps[0]), "last_step": int(steps[-1]),
+                "count": len(steps), "steps": steps.tobytes(), "values": values.tobytes(),
+                "walls": walls.tobytes(),
+            })
+            summary[key] = encode_summary_value(float(values[-1]))
+            stored += len(steps)
+            first = int(steps[0]) if first is None else min(first, int(steps[0]))
+            last = int(steps[-1]) if last is None else max(last, int(steps[-1]))
+        if not rows:
+            return 0
+        s.execute(sa.insert(m.MetricChunk.__table__), rows)
+        run.summary = summary
+        run.last_step = max(run.last_step, last)
+        run.heartbeat_at = m.utcnow()
+        events.record(
+            s, events.METRICS, project_id=run.project_id, run_id=run_id,
+            payload={"keys": sorted(r["key"] for r in rows), "first_step": first, "last_step": last,
+                     "count": stored},
+        )
+    return stored
+
+
+def _decode(rows: Iterable[tuple[bytes, bytes, bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = list(rows)
+    if not rows:
+        return np.empty(0, _STEP), np.empty(0, _FLOAT), np.empty(0, _FLOAT)
+    steps = np.concatenate([np.frombuffer(r[0], dtype=_STEP) for r in rows])
+    values = np.concatenate([np.frombuffer(r[1], dtype=_FLOAT) for r in rows])
+    walls = np.concatenate([np.frombuffer(r[2], dtype=_FLOAT) for r in rows])
+    return steps.astype(np.int64), values.astype(np.float64), walls.astype(np.float64)
+
+
+def metric_series(
+    db: Database, run_id: str, key: str, *, min_step: int | None = None, max_step: int | None = None,
+    last: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, values, wall_times) for one run and key, ordered by step; NaN/±Inf kept.
+
+    `min_step`/`max_step` bound the range (inclusive); `last` keeps only the newest N points.
+    """
+    cols = (m.MetricChunk.steps, m.MetricChunk.values, m.MetricChunk.walls)
+    with db.session() as s:
+        q = sa.select(*cols).where(m.MetricChunk.run_id == run_id, m.MetricChunk.key == key)
+        if min_step is not None:
+            q = q.where(m.MetricChunk.last_step >= min_step)
+        if max_step is not None:
+            q = q.where(m.MetricChunk.first_step <= max_step)
+        if last is None:
+            rows = s.execute(q.order_by(m.MetricChunk.first_step)).all()
+        else:
+            rows, have = [], 0
+            for row in s.execute(q.add_columns(m.MetricChunk.count).order_by(m.MetricChunk.last_step.desc())):
+                rows.append(row[:3])
+                have += row[3]
+                if have >= last:
+                    break
+            rows.reverse()
+    steps, values, walls = _decode(rows)
+    mask = np.ones(len(steps), dtype=bool)
+    if min_step is not None:
+        mask &= steps >= min_step
+    if max_step is not None:
+        mask &= steps <= max_step
+    if not mask.all():
+        steps, values, walls = steps[mask], values[mask], walls[mask]
+    if last is not None:
+        steps, values, walls = steps[-last:] if last else steps[:0], values[-last:] if last else values[:0], walls[-last:] if last else walls[:0]
+    return steps, values, walls
+
+
+def metric_keys(db: Database, project_id: int) -> list[str]:
+    """Every metric key logged by any run of the project, sorted."""
+    with db.session() as s:
+        q = (
+            sa.select(m.MetricChunk.key).distinct()
+            .join(m.Run, m.Run.id == m.MetricChunk.run_id)
+            .where(m.Run.project_id == project_id)
+            .order_by(m.MetricChunk.key)
+        )
+        return list(s.scalars(q))
+
+
+def run_metric_keys(db: Database, run_id: str) -> list[str]:
+    with db.session() as s:
+        q = sa.select(m.MetricChunk.key).distinct().where(m.MetricChunk.run_id == run_id).order_by(m.MetricChunk.key)
+        return list(s.scalars(q))
+
+
+def metric_points(db: Database, run_id: str, keys: Iterable[str] | None = None) -> list[e.MetricPoint]:
+    """Every point of a run as entities, ordered by step then key (small runs, tests, export)."""
+    wanted = list(keys) if keys is not None else run_metric_keys(db, run_id)
+    points = []
+    for key in wanted:
+        steps, values, walls = metric_series(db, run_id, key)
+        points.extend(e.MetricPoint(run_id, key, int(st), float(v), float(w)) for st, v, w in zip(steps, values, walls))
+    points.sort(key=lambda p: (p.step, p.key))
+    return points
