@@ -1,0 +1,159 @@
+"""Application start-up: the QApplication, the database, the in-process engine and the window."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop import resources
+from desktop.tray import tray_available
+
+log = logging.getLogger("runbell.app")
+qt_log = logging.getLogger("runbell.qt")
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own messages go to `logging`, at the matching level."""
+    where = f" ({context.category})" if context.category and context.category != "default" else ""
+    qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
+
+
+def create_app(argv: Sequence[str]) -> QApplication:
+    """The QApplication with Runbell's name, icon and style (reuses an existing instance)."""
+    QApplication.setApplicationName("Runbell")
+    QApplication.setOrganizationName("Runbell")
+    QApplication.setApplicationDisplayName("Runbell")
+    QApplication.setDesktopFileName("runbell")
+    app = QApplication.instance() or QApplication(list(argv))
+    assert isinstance(app, QApplication)
+    qInstallMessageHandler(_qt_message_handler)
+    app.setStyle("Fusion")  # same look everywhere; Fusion follows the OS light/dark scheme
+    app.setWindowIcon(resources.app_icon())
+    app.setQuitOnLastWindowClosed(not tray_available())
+    return app
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
+    if QApplication.instance() is not None:
+        text = "".join(traceback.format_exception_only(exc_type, exc)).strip()
+        QMessageBox.critical(None, "Runbell: unexpected error", f"{text}\n\nThe details are in the log.")
+
+
+def start_engine(db: Any) -> Any:
+    """The automation engine in this process (its own threads, no Qt), or None if it is missing."""
+    try:
+        from desktop.engine.service import Engine
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("desktop.engine.service", "desktop.engine"):
+            raise
+        log.error("the automation engine is missing from this build: %s", exc)
+        return None
+    engine = Engine(db)
+    engine.start()
+    return engine
+
+
+def launch_demo_training(db_url: str) -> subprocess.Popen:
+    """The demo's real training run, as its own process (the database URL travels in RUNBELL_DB,
+    never on the command line where other users could read a password)."""
+    env = dict(os.environ, RUNBELL_DB=db_url)
+    if getattr(sys, "frozen", False):
+        cmd = [sys.executable, "demo-training"]
+    else:
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        cmd = [sys.executable, "-m", "desktop.demo_training"]
+    log.info("starting the demo training: %s", " ".join(cmd))
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+
+
+def _leave_running(proc: subprocess.Popen | None) -> None:
+    """Quitting does not stop the demo's training: it ends by itself within a minute, and a
+    stopped run would show up as `failed`, which it is not."""
+    if proc is not None and proc.poll() is None:
+        log.info("the demo training (pid %s) finishes on its own", proc.pid)
+
+
+def _quit_on_signals(app: QApplication, quit_app: Any) -> QTimer:
+    """Ctrl+C in the terminal and SIGTERM (logout, `kill`) quit cleanly, stopping the engine.
+
+    Python runs signal handlers only between bytecodes, so a named no-op timer lets it in
+    while Qt's event loop waits.
+    """
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("signal %s: quitting", signum)
+        QTimer.singleShot(0, quit_app)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    wakeup = QTimer(app)
+    wakeup.setObjectName("signal-wakeup")
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start(250)
+    return wakeup
+
+
+def run_gui(db_url: str | None = None, demo: bool = False, *, quit_after: float | None = None) -> int:
+    """Open the database, start the engine and show the window; returns the exit code.
+
+    `quit_after` (seconds) quits on its own: the smoke test of packaged builds uses it.
+    """
+    from desktop.context import AppContext
+    from desktop.main_window import MainWindow
+    from desktop.store_watcher import StoreWatcher
+    from desktop.tasks import TaskRunner
+    from store import teams
+    from store.db import Database
+    from store.errors import StoreError
+
+    app = create_app(sys.argv)
+    sys.excepthook = _excepthook
+    try:
+        db = Database(db_url)
+        team, user = teams.ensure_default_team(db)
+    except StoreError as exc:
+        log.error("cannot open the database: %s", exc)
+        QMessageBox.critical(None, "Runbell cannot open its database", str(exc))
+        return 2
+    ctx = AppContext(db, team, user)
+    tasks = TaskRunner(app)
+    watcher = StoreWatcher(db, parent=app)
+    watcher.start()
+    engine = start_engine(db)
+    window = MainWindow(ctx, tasks, watcher, engine)
+    window.show()
+    training = None
+    try:
+        if demo:
+            from desktop.demo import prepare_demo
+
+            project = prepare_demo(db, team)
+            training = launch_demo_training(db.url)
+            window.open_project(project.id)
+        _quit_on_signals(app, window.quit_app)
+        if quit_after is not None:
+            QTimer.singleShot(int(quit_after * 1000), window.quit_app)
+        log.info("Runbell ready")
+        return app.exec()
+    finally:
+        window.shutdown()
+        _leave_running(training)
+        db.dispose()
