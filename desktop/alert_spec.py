@@ -71,7 +71,8 @@ class QuickAlert:
 
     def action(self) -> tuple[str, dict[str, Any]]:
         """(action_type, action_config); Slack wins, with the desktop copy as `notify_desktop`."""
-        message = f"{condition_summary('RUN_METRIC', self.event_filter())}"
+        # Empty: the engine then writes the event summary (condition, value, step, run, project).
+        message = ""
         if self.slack_integration_id is not None:
             return "NOTIFICATION", {
                 "integration_id": self.slack_integration_id, "title": self.name, "message": message,

@@ -94,7 +94,7 @@ def test_saving_stores_the_original_threshold_shape_with_a_desktop_action(qtbot,
     assert json.loads(auto.event_filter["run_filter"]) == {"$and": []}
     assert auto.action_type == "DESKTOP_NOTIFICATION"
     assert auto.action_config == {
-        "title": "val/acc avg5 > 0.9", "message": "AVERAGE(val/acc) over 5 > 0.9", "severity": "INFO",
+        "title": "val/acc avg5 > 0.9", "message": "", "severity": "INFO",
     }
 
 
@@ -119,7 +119,7 @@ def test_last_value_min_operator_and_slack_with_desktop_copy(qtbot, ui_ctx, proj
         "name": "train/loss", "agg_op": None, "window_size": 1, "cmp_op": "$lte", "threshold": -2}
     assert auto.action_type == "NOTIFICATION"
     assert auto.action_config == {
-        "integration_id": slack_id, "title": "train/loss <= -2", "message": "train/loss <= -2",
+        "integration_id": slack_id, "title": "train/loss <= -2", "message": "",
         "severity": "INFO", "notify_desktop": True,
     }
 
