@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QMessageLogContext, QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop import resources
@@ -57,7 +57,20 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> N
         QMessageBox.critical(None, "Runbell: unexpected error", f"{text}\n\nThe details are in the log.")
 
 
-def start_engine(db: Any) -> Any:
+class NotificationClicks(QObject):
+    """Carries a clicked notification's target from the notifier's thread to the UI thread.
+
+    Signals:
+        clicked(dict): the target of the notification ({"kind": "run", "project_id", "run_id"}).
+    """
+
+    clicked = Signal(dict)
+
+    def emit_from_any_thread(self, target: dict) -> None:
+        self.clicked.emit(dict(target))  # queued to this object's (the UI) thread
+
+
+def start_engine(db: Any, on_notification_clicked: Any = None) -> Any:
     """The automation engine in this process (its own threads, no Qt), or None if it is missing."""
     try:
         from desktop.engine.service import Engine
@@ -66,7 +79,7 @@ def start_engine(db: Any) -> Any:
             raise
         log.error("the automation engine is missing from this build: %s", exc)
         return None
-    engine = Engine(db)
+    engine = Engine(db, on_notification_clicked=on_notification_clicked)
     engine.start()
     return engine
 
@@ -137,8 +150,10 @@ def run_gui(db_url: str | None = None, demo: bool = False, *, quit_after: float 
     tasks = TaskRunner(app)
     watcher = StoreWatcher(db, parent=app)
     watcher.start()
-    engine = start_engine(db)
+    clicks = NotificationClicks(app)
+    engine = start_engine(db, on_notification_clicked=clicks.emit_from_any_thread)
     window = MainWindow(ctx, tasks, watcher, engine)
+    clicks.clicked.connect(lambda target: window.open_notification_target(target))
     window.show()
     training = None
     try:

@@ -118,6 +118,14 @@ class MainWindow(QMainWindow):
         self.show_tab("projects")
         return self.projects.open_project(project_id, tab)
 
+    def open_notification_target(self, target: dict) -> None:
+        """A clicked desktop notification: bring the window up on the run's project."""
+        project_id = target.get("project_id")
+        if project_id is None:
+            self.show_and_raise()
+            return
+        self.open_project(int(project_id), raise_window=True)
+
     def show_and_raise(self) -> None:
         self.show()
         self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)

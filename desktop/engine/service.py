@@ -13,6 +13,7 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import platformdirs
@@ -60,7 +61,8 @@ class Engine:
     """Evaluates the event log and delivers executions in background threads (no Qt).
 
     `notifier` shows desktop notifications; by default a NativeNotifier (desktop-notifier)
-    owned and closed by the engine.
+    owned and closed by the engine, calling `on_notification_clicked(target)` (on its own
+    thread) when the user clicks one.
     """
 
     def __init__(
@@ -68,12 +70,13 @@ class Engine:
         notifier: Notifier | None = None, workers: int = DEFAULT_WORKERS, http_timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_base: float = BACKOFF_BASE,
         backoff_cap: float = BACKOFF_CAP,
+        on_notification_clicked: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.db = db
         self.poll_seconds = poll_seconds
         self.heartbeat_timeout = heartbeat_timeout
         self._owns_notifier = notifier is None
-        self.notifier: Notifier = notifier if notifier is not None else NativeNotifier()
+        self.notifier: Notifier = notifier if notifier is not None else NativeNotifier(on_clicked=on_notification_clicked)
         self.evaluator = Evaluator(db)
         self.dispatcher = Dispatcher(db, workers=workers, timeout=http_timeout, max_attempts=max_attempts,
                                      backoff_base=backoff_base, backoff_cap=backoff_cap, notifier=self.notifier)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QPushButton, QSpinBox, QTableView, QTabWidget, QToolButton
 
-from desktop.app import start_engine
+from desktop.app import NotificationClicks, start_engine
 from desktop.context import AppContext
 from desktop.main_window import MainWindow
 from desktop.store_watcher import StoreWatcher
@@ -53,8 +53,10 @@ def app_window(qtbot, tmp_path):
     tasks = TaskRunner()
     watcher = StoreWatcher(db)
     watcher.start()
-    engine = start_engine(db)
+    clicks = NotificationClicks()
+    engine = start_engine(db, on_notification_clicked=clicks.emit_from_any_thread)
     window = MainWindow(ctx, tasks, watcher, engine, use_tray=False)
+    clicks.clicked.connect(window.open_notification_target)
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
@@ -158,6 +160,12 @@ def test_bell_on_val_acc_fires_desktop_notification_and_slack(
         assert "val/acc" in message.text and "mlp-e2e" in message.text
         notification = recorder.wait_for(lambda n: "val/acc" in (n.summary + n.body), timeout=60)
         assert "mlp-e2e" in notification.summary + notification.body
+
+        # Clicking the notification (dunst's default action) brings the run's project back.
+        tabs = _child(window, QTabWidget, "main-tabs")
+        tabs.setCurrentWidget(_child(window, object, "tab-team-settings"))
+        subprocess.run(["dunstctl", "action", "0"], check=True, timeout=10)
+        qtbot.waitUntil(lambda: tabs.currentWidget() is _child(window, object, "tab-projects"), timeout=10_000)
 
         done = wait_until(
             lambda: [x for x in executions.list_executions(ctx.db, project_id=project.id) if x.status == "finished"]
