@@ -104,6 +104,8 @@ class MetricPanel(QFrame):
         item.setClipToView(True)
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setLabel("bottom", "step")
+        # Steps are counts: never "step (x0.001)" or "(x1e+06)" SI scaling on the axis.
+        item.getAxis("bottom").enableAutoSIPrefix(False)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
