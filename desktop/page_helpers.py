@@ -2,6 +2,7 @@
 
 - `Reloader`: loads data through the TaskRunner, coalescing bursts of refresh requests.
 - `confirm`: a non-blocking confirmation box (scriptable from tests: find it by object name).
+- `change_then_reload`: a store change in the background, then a reload (or the reason it failed).
 - `local_time`: how timestamps are shown.
 """
 from __future__ import annotations
@@ -149,3 +150,22 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, StoreError):
         return str(exc)
     return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+def change_then_reload(
+    widget: QWidget, tasks: TaskRunner, change: Callable[[], Any], reloader: Reloader,
+    message: QLabel, failure: str,
+) -> None:
+    """Run the store `change` off the UI thread, then reload; if it fails, show "`failure`: why".
+
+    Results arriving after `widget` is gone are dropped.
+    """
+    def done(_: object) -> None:
+        if alive(widget):
+            reloader.request(immediate=True)
+
+    def failed(exc: Exception) -> None:
+        if alive(widget):
+            show_message(message, f"{failure}: {user_message(exc)}")
+
+    tasks.run(change, done, failed)

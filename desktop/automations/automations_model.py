@@ -6,13 +6,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 
+from desktop.automations.entity_table import EntityTableModel, Index
 from desktop.automations.summary import action_summary, automation_event_summary
 from desktop.page_helpers import VIEWER_TOOLTIP, local_time
 from store import entities as e
-
-_Index = QModelIndex | QPersistentModelIndex
 
 NAME, EVENT, ACTION, ENABLED, LAST = range(5)
 HEADERS = ("Name", "Event", "Action", "Enabled", "Last execution")
@@ -26,7 +25,7 @@ def _checked(value: Any) -> bool:
     return value == Qt.CheckState.Checked.value
 
 
-class AutomationTableModel(QAbstractTableModel):
+class AutomationTableModel(EntityTableModel):
     """Rows are automations; the Enabled column is a checkbox.
 
     Checking the box does not write to the store itself: it emits `toggle_requested` and shows
@@ -37,11 +36,12 @@ class AutomationTableModel(QAbstractTableModel):
     """
 
     toggle_requested = Signal(int, bool)
+    headers = HEADERS
+    entity_role = AUTOMATION_ROLE
 
     def __init__(self, can_edit: bool, parent: Any = None) -> None:
         super().__init__(parent)
         self._can_edit = can_edit
-        self._rows: list[e.Automation] = []
         self._summaries: list[tuple[str, str]] = []
         self._last: Mapping[int, datetime] = {}
 
@@ -75,22 +75,8 @@ class AutomationTableModel(QAbstractTableModel):
     def automation(self, row: int) -> e.Automation:
         return self._rows[row]
 
-    def row_of(self, automation_id: int) -> int:
-        return next((i for i, a in enumerate(self._rows) if a.id == automation_id), -1)
-
     # -- Qt model API ------------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt signature)
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
+    def flags(self, index: Index) -> Qt.ItemFlag:
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() == ENABLED:
             if not self._can_edit:
@@ -98,26 +84,18 @@ class AutomationTableModel(QAbstractTableModel):
             return base | Qt.ItemFlag.ItemIsUserCheckable
         return base
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        a = self._rows[index.row()]
-        col = index.column()
-        if role == AUTOMATION_ROLE:
-            return a
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(a, index.row(), col)
+    def _role_data(self, a: e.Automation, row: int, col: int, role: int) -> Any:
         if role == SORT_ROLE:
             if col == ENABLED:
                 return int(a.enabled)
             if col == LAST:
                 moment = self._last.get(a.id)
                 return moment.timestamp() if moment else 0.0
-            return (self._display(a, index.row(), col) or "").lower()
+            return (self._display(a, row, col) or "").lower()
         if role == Qt.ItemDataRole.CheckStateRole and col == ENABLED:
             return Qt.CheckState.Checked if a.enabled else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(a, index.row(), col)
+            return self._tooltip(a, row, col)
         return None
 
     def _display(self, a: e.Automation, row: int, col: int) -> str | None:
@@ -144,7 +122,7 @@ class AutomationTableModel(QAbstractTableModel):
             return self._summaries[row][col - EVENT]
         return None
 
-    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != Qt.ItemDataRole.CheckStateRole or index.column() != ENABLED or not self._can_edit:
             return False
         a = self._rows[index.row()]

@@ -15,7 +15,7 @@ from desktop.automations.automations_model import (
 )
 from desktop.context import AppContext
 from desktop.page_helpers import (
-    VIEWER_TOOLTIP, Reloader, alive, confirm, error_label, show_message, user_message,
+    VIEWER_TOOLTIP, Reloader, alive, change_then_reload, confirm, error_label, show_message, user_message,
 )
 from desktop.tasks import TaskRunner
 from store import automations, executions, integrations
@@ -208,13 +208,5 @@ class AutomationsTab(QWidget):
 
     def _delete(self, chosen: e.Automation) -> None:
         db = self._ctx.db
-
-        def done(_: object) -> None:
-            if alive(self):
-                self.reloader.request(immediate=True)
-
-        def failed(exc: Exception) -> None:
-            if alive(self):
-                show_message(self.message, f"Could not delete {chosen.name}: {user_message(exc)}")
-
-        self._tasks.run(lambda: automations.delete_automation(db, chosen.id), done, failed)
+        change_then_reload(self, self._tasks, lambda: automations.delete_automation(db, chosen.id),
+                           self.reloader, self.message, f"Could not delete {chosen.name}")

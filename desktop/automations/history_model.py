@@ -4,14 +4,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
+from desktop.automations.entity_table import EntityTableModel
 from desktop.automations.summary import execution_action_summary, execution_event_summary
 from desktop.page_helpers import local_time
 from store import entities as e
-
-_Index = QModelIndex | QPersistentModelIndex
 
 TIME, AUTOMATION, EVENT, ACTION, STATUS, ATTEMPTS = range(6)
 HEADERS = ("Time", "Automation", "Event", "Action", "Status", "Attempts")
@@ -26,10 +25,12 @@ STATUS_COLORS = {
 }
 
 
-class HistoryTableModel(QAbstractTableModel):
+class HistoryTableModel(EntityTableModel):
+    headers = HEADERS
+    entity_role = EXECUTION_ROLE
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[e.Execution] = []
         self._text: list[tuple[str, str]] = []
         self._bold = QFont()
         self._bold.setBold(True)
@@ -46,29 +47,7 @@ class HistoryTableModel(QAbstractTableModel):
     def execution(self, row: int) -> e.Execution:
         return self._rows[row]
 
-    def row_of(self, execution_id: int) -> int:
-        return next((i for i, x in enumerate(self._rows) if x.id == execution_id), -1)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt signature)
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        x = self._rows[index.row()]
-        col = index.column()
-        if role == EXECUTION_ROLE:
-            return x
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(x, index.row(), col)
+    def _role_data(self, x: e.Execution, row: int, col: int, role: int) -> Any:
         if col == STATUS:
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QColor(STATUS_COLORS.get(x.status, "#7f8790"))
@@ -77,7 +56,7 @@ class HistoryTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole and x.reason:
                 return x.reason
         if role == Qt.ItemDataRole.ToolTipRole and col in (EVENT, ACTION):
-            return self._display(x, index.row(), col)
+            return self._display(x, row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole and col == ATTEMPTS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -10,7 +10,9 @@ from PySide6.QtWidgets import (
 from desktop.automations.history_detail import detail_html
 from desktop.automations.history_model import EVENT, EXECUTION_ROLE, HistoryTableModel
 from desktop.context import AppContext
-from desktop.page_helpers import VIEWER_TOOLTIP, Reloader, alive, error_label, show_message, user_message
+from desktop.page_helpers import (
+    VIEWER_TOOLTIP, Reloader, change_then_reload, error_label, show_message, user_message,
+)
 from desktop.tasks import TaskRunner
 from store import entities as e
 from store import executions, integrations
@@ -135,14 +137,6 @@ class HistoryTab(QWidget):
         if chosen is None or chosen.status not in RESENDABLE or not self._ctx.can_edit:
             return
         db = self._ctx.db
-
-        def done(_: object) -> None:
-            if alive(self):
-                self.reloader.request(immediate=True)
-
-        def failed(exc: Exception) -> None:
-            if alive(self):
-                show_message(self.message, f"Could not resend: {user_message(exc)}")
-
-        self._tasks.run(lambda: executions.complete(db, chosen.id, "pending", reason="resend requested"),
-                        done, failed)
+        change_then_reload(self, self._tasks,
+                           lambda: executions.complete(db, chosen.id, "pending", reason="resend requested"),
+                           self.reloader, self.message, "Could not resend")

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from desktop.context import AppContext
-from desktop.page_helpers import alive, error_label, show_message, user_message
 from desktop.tasks import TaskRunner
+from desktop.team_settings.save_dialog import SaveDialog
 from store import entities as e
 from store import secrets
 
@@ -19,7 +16,7 @@ NAME = re.compile(r"^[A-Za-z0-9_]+$")
 MAX_NAME = 128
 
 
-class SecretDialog(QDialog):
+class SecretDialog(SaveDialog):
     """New secret (`replace=None`) or a new value for the secret named `replace`.
 
     Object names: "secret-dialog", fields "secret-name", "secret-value", "secret-reveal",
@@ -29,21 +26,16 @@ class SecretDialog(QDialog):
         saved(store.entities.SecretName)
     """
 
-    saved = Signal(object)
-
     def __init__(
         self, ctx: AppContext, tasks: TaskRunner, existing: Collection[str] = (),
         replace: str | None = None, parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("secret-dialog")
-        self.setWindowTitle(f"Replace the value of {replace}" if replace else "New secret")
-        self.setMinimumWidth(440)
-        self._ctx = ctx
-        self._tasks = tasks
+        super().__init__(
+            ctx, tasks, prefix="secret", min_width=440, parent=parent,
+            title=f"Replace the value of {replace}" if replace else "New secret",
+        )
         self._existing = set(existing)
         self._replace = replace
-        self._saving = False
 
         self.name = QLineEdit(replace or "")
         self.name.setObjectName("secret-name")
@@ -56,32 +48,16 @@ class SecretDialog(QDialog):
         self.reveal = QCheckBox("Show what I type")
         self.reveal.setObjectName("secret-reveal")
         self.reveal.toggled.connect(self._on_reveal)
-        self.error = error_label("secret-error")
         note = QLabel(
             "The value is stored in the OS keyring only. Once saved it can be replaced but "
             "never shown again." + (" The old value stops working at once." if replace else "")
         )
-        note.setWordWrap(True)
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setObjectName("secret-save")
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
 
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Value", self.value)
         form.addRow("", self.reveal)
-        layout = QVBoxLayout(self)
-        layout.addWidget(note)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self.name.textChanged.connect(self._validate)
-        self.value.textChanged.connect(self._validate)
-        self._validate()
+        self._lay_out(note, form, (self.name, self.value))
         (self.value if replace else self.name).setFocus()
 
     def _name_problem(self) -> str | None:
@@ -99,35 +75,17 @@ class SecretDialog(QDialog):
     def problem(self) -> str | None:
         return self._name_problem() or (None if self.value.text() else "Enter the value.")
 
-    def _validate(self) -> None:
+    def _typed_problem(self) -> str:
         name_problem = self._name_problem()
-        show_message(self.error, name_problem if name_problem and self.name.text() else "")
-        self.save_button.setEnabled(self.problem() is None and not self._saving)
+        return name_problem if name_problem and self.name.text() else ""
 
     def _on_reveal(self, shown: bool) -> None:
         self.value.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
 
-    def save(self) -> None:
-        if self.problem() is not None or self._saving:
-            return
-        self._saving = True
-        self.save_button.setEnabled(False)
-        show_message(self.error, "")
+    def _store_call(self) -> Callable[[], e.SecretName]:
         db, team_id = self._ctx.db, self._ctx.team.id
         name, value = self.name.text(), self.value.text()
-        self._tasks.run(lambda: secrets.set_secret(db, team_id, name, value), self._on_saved, self._on_failed)
+        return lambda: secrets.set_secret(db, team_id, name, value)
 
-    def _on_saved(self, saved: e.SecretName) -> None:
-        if not alive(self):
-            return
-        self._saving = False
+    def _forget_input(self) -> None:
         self.value.clear()
-        self.saved.emit(saved)
-        self.accept()
-
-    def _on_failed(self, exc: Exception) -> None:
-        if not alive(self):
-            return
-        self._saving = False
-        show_message(self.error, f"Not saved: {user_message(exc)}")
-        self.save_button.setEnabled(self.problem() is None)

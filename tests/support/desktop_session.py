@@ -34,30 +34,45 @@ Readiness is event driven: Xvfb reports its display on ``-displayfd``,
 dbus-daemon its address on ``--print-address``, and bus names are awaited by
 watching ``NameOwnerChanged`` through ``dbus-monitor``; no sleep loops.
 
+Process plumbing lives in ``service_processes``, bus watching (including the
+recorder) in ``dbus_monitor``; their public names are re-exported here.
+
 Apt packages: xvfb dbus gnome-keyring dunst (``dbus-monitor``/``dbus-send`` come
 with ``dbus``); see ``.ci/run``.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import os
-import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+
+from tests.support.dbus_monitor import (
+    Notification,
+    NotificationRecorder,
+    parse_notify_call,
+    wait_for_bus_name,
+)
+from tests.support.service_processes import (
+    HOST_SESSION_VARS,
+    REQUIRE_ENV,
+    DesktopUnavailable,
+    ServiceStack,
+    daemon_env,
+    desktop_required,
+    make_workdir,
+    missing_binaries,
+    require_binaries,
+    spawn,
+    spawn_reporting,
+    stack_or_default,
+    stop_all,
+)
 
 __all__ = [
     "REQUIRE_ENV",
@@ -79,10 +94,6 @@ __all__ = [
     "ServiceStack",
 ]
 
-#: Environment variable: when "1", tests must fail (not skip) if the desktop
-#: services are unavailable.  .ci/run sets it.
-REQUIRE_ENV = "RUNBELL_REQUIRE_DESKTOP"
-
 #: Default Xvfb screen geometry/depth.
 DEFAULT_SCREEN = "1600x1000x24"
 
@@ -98,228 +109,6 @@ BINARIES_XVFB = ("Xvfb",)
 BINARIES_DBUS = ("dbus-daemon", "dbus-monitor")
 BINARIES_KEYRING = ("gnome-keyring-daemon",)
 BINARIES_NOTIFICATIONS = ("dunst",)
-
-# Variables that would leak the host's desktop session into ours.
-_HOST_SESSION_VARS = (
-    "DISPLAY",
-    "WAYLAND_DISPLAY",
-    "DBUS_SESSION_BUS_ADDRESS",
-    "XDG_RUNTIME_DIR",
-    "XAUTHORITY",
-    "GNOME_KEYRING_CONTROL",
-    "SSH_AUTH_SOCK",
-    "DBUS_STARTER_ADDRESS",
-    "DBUS_STARTER_BUS_TYPE",
-)
-
-
-class DesktopUnavailable(RuntimeError):
-    """A desktop service cannot be provided (missing binary, failed start)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def desktop_required() -> bool:
-    """True when ``RUNBELL_REQUIRE_DESKTOP=1``: unavailability must fail tests."""
-    return os.environ.get(REQUIRE_ENV, "") == "1"
-
-
-def missing_binaries(names: Iterable[str]) -> list[str]:
-    """Names from *names* that are not on ``PATH``."""
-    return [name for name in names if shutil.which(name) is None]
-
-
-def require_binaries(names: Iterable[str]) -> dict[str, str]:
-    """Map each name to its full path, or raise ``DesktopUnavailable``."""
-    names = list(names)
-    missing = missing_binaries(names)
-    if missing:
-        raise DesktopUnavailable(
-            "missing program(s): " + ", ".join(missing)
-            + " (Debian: apt-get install xvfb dbus gnome-keyring dunst)"
-        )
-    return {name: shutil.which(name) for name in names}  # type: ignore[misc]
-
-
-# --------------------------------------------------------------------------
-# process plumbing
-
-class ServiceStack(contextlib.ExitStack):
-    """ExitStack that also remembers the service processes pushed onto it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.processes: list[_Process] = []
-
-
-_default_stack = ServiceStack()
-atexit.register(_default_stack.close)
-
-
-def stop_all() -> None:
-    """Stop everything started without an explicit ``stack``."""
-    _default_stack.close()
-
-
-def _pdeathsig_preexec() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-    sigterm = int(signal.SIGTERM)
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, sigterm, 0, 0, 0)
-
-    return preexec
-
-
-_PREEXEC = _pdeathsig_preexec()
-
-
-def _daemon_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for daemons: host session vars removed, XDG dirs private."""
-    env = {k: v for k, v in os.environ.items() if k not in _HOST_SESSION_VARS}
-    home = workdir / "home"
-    for sub in ("home", "home/data", "home/config", "home/cache", "home/state"):
-        (workdir / sub).mkdir(parents=True, exist_ok=True)
-    env.update(
-        HOME=str(home),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_STATE_HOME=str(home / "state"),
-        NO_AT_BRIDGE="1",  # keep GTK/GLib from looking for an a11y bus
-        GSETTINGS_BACKEND="memory",
-    )
-    if extra:
-        env.update(extra)
-    return env
-
-
-def _workdir(workdir: str | os.PathLike[str] | None, stack: contextlib.ExitStack, prefix: str) -> Path:
-    if workdir is not None:
-        path = Path(workdir)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    stack.callback(shutil.rmtree, path, ignore_errors=True)
-    return path
-
-
-class _Process:
-    """A child process in its own process group, logging to a file."""
-
-    def __init__(
-        self,
-        name: str,
-        argv: list[str],
-        *,
-        env: Mapping[str, str],
-        log_dir: Path,
-        stdin: int | IO[bytes] | None = subprocess.DEVNULL,
-        stdout: int | None = None,
-        pass_fds: tuple[int, ...] = (),
-        cwd: Path | None = None,
-    ) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "ab")
-        try:
-            self.popen = subprocess.Popen(
-                argv,
-                env=dict(env),
-                stdin=stdin,
-                stdout=self._log if stdout is None else stdout,
-                stderr=self._log,
-                pass_fds=pass_fds,
-                cwd=cwd,
-                start_new_session=True,
-                preexec_fn=_PREEXEC,
-                close_fds=True,
-            )
-        except OSError as exc:
-            self._log.close()
-            raise DesktopUnavailable(f"cannot start {name}: {exc}") from exc
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def log_tail(self, limit: int = 2000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
-
-    def failure(self, what: str) -> DesktopUnavailable:
-        status = self.popen.poll()
-        state = "running" if status is None else f"exit status {status}"
-        tail = self.log_tail().strip()
-        return DesktopUnavailable(
-            f"{self.name}: {what} ({state})" + (f"\n--- {self.log_path}:\n{tail}" if tail else "")
-        )
-
-    def stop(self, timeout: float = 5.0) -> None:
-        try:
-            if self.popen.poll() is None:
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    try:
-                        os.killpg(self.popen.pid, sig)
-                    except ProcessLookupError:
-                        break
-                    try:
-                        self.popen.wait(timeout)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
-            else:
-                # The leader is gone; make sure nothing it forked lingers.
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout)
-        finally:
-            for stream in (self.popen.stdin, self.popen.stdout):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
-            self._log.close()
-
-
-def _spawn(stack: contextlib.ExitStack, *args, **kwargs) -> _Process:
-    proc = _Process(*args, **kwargs)
-    stack.callback(proc.stop)
-    if isinstance(stack, ServiceStack):
-        stack.processes.append(proc)
-    return proc
-
-
-def _read_line_from_fd(fd: int, proc: _Process, timeout: float, what: str) -> str:
-    """Read one newline-terminated line that *proc* writes to pipe *fd*."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise proc.failure(f"timed out after {timeout:g}s waiting for {what}")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:  # writer closed the pipe: process died
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.popen.wait(1.0)
-            raise proc.failure(f"exited before reporting {what}")
-        data += chunk
-    return data.decode().strip()
 
 
 # --------------------------------------------------------------------------
@@ -338,27 +127,17 @@ def start_xvfb(
     Runs ``Xvfb -displayfd FD -screen 0 <screen> -nolisten tcp``: the server
     picks a free display number and writes it to FD once it accepts clients.
     """
-    stack = _default_stack if stack is None else stack
+    stack = stack_or_default(stack)
     (xvfb,) = require_binaries(BINARIES_XVFB).values()
-    wd = _workdir(workdir, stack, "runbell-xvfb-")
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = _spawn(
-            stack,
-            "Xvfb",
-            [xvfb, "-displayfd", str(write_fd), "-screen", "0", screen,
-             "-nolisten", "tcp", "-noreset"],
-            env=_daemon_env(wd),
-            log_dir=wd,
-            pass_fds=(write_fd,),
-        )
-        os.close(write_fd)
-        write_fd = -1
-        number = _read_line_from_fd(read_fd, proc, timeout, "its display number")
-    finally:
-        os.close(read_fd)
-        if write_fd >= 0:
-            os.close(write_fd)
+    wd = make_workdir(workdir, stack, "runbell-xvfb-")
+    proc, number = spawn_reporting(
+        stack,
+        "Xvfb",
+        lambda fd: [xvfb, "-displayfd", str(fd), "-screen", "0", screen, "-nolisten", "tcp", "-noreset"],
+        workdir=wd,
+        timeout=timeout,
+        what="its display number",
+    )
     if not number.isdigit():
         raise proc.failure(f"reported an unexpected display {number!r}")
     return f":{number}"
@@ -398,262 +177,25 @@ def start_dbus_session(
     activation) and ``--nofork --print-address=FD``; the address is printed
     once the bus accepts connections.
     """
-    stack = _default_stack if stack is None else stack
+    stack = stack_or_default(stack)
     paths = require_binaries(BINARIES_DBUS)
-    wd = _workdir(workdir, stack, "runbell-dbus-")
+    wd = make_workdir(workdir, stack, "runbell-dbus-")
     socket_dir = wd / "bus"
     socket_dir.mkdir(mode=0o700, exist_ok=True)
     config = wd / "session-bus.conf"
     config.write_text(_BUS_CONFIG.format(socket_dir=socket_dir))
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = _spawn(
-            stack,
-            "dbus-daemon",
-            [paths["dbus-daemon"], f"--config-file={config}", "--nofork",
-             "--nopidfile", f"--print-address={write_fd}"],
-            env=_daemon_env(wd),
-            log_dir=wd,
-            pass_fds=(write_fd,),
-        )
-        os.close(write_fd)
-        write_fd = -1
-        address = _read_line_from_fd(read_fd, proc, timeout, "its address")
-    finally:
-        os.close(read_fd)
-        if write_fd >= 0:
-            os.close(write_fd)
+    proc, address = spawn_reporting(
+        stack,
+        "dbus-daemon",
+        lambda fd: [paths["dbus-daemon"], f"--config-file={config}", "--nofork",
+                    "--nopidfile", f"--print-address={fd}"],
+        workdir=wd,
+        timeout=timeout,
+        what="its address",
+    )
     if not address.startswith("unix:"):
         raise proc.failure(f"printed an unexpected address {address!r}")
     return address
-
-
-# --------------------------------------------------------------------------
-# dbus-monitor based watching / recording
-
-_HEADER_RE = re.compile(r"^(method call|method return|signal|error) time=\S+ sender=(\S+) -> "
-                        r"destination=(.*?) serial=\d+(?: reply_serial=\d+)?"
-                        r"(?: path=(\S+); interface=(\S+); member=(\S+))?$")
-
-_NOTIFY_RE = re.compile(
-    r'\A   string "(?P<app_name>.*?)"\n'
-    r"   uint32 (?P<replaces_id>\d+)\n"
-    r'   string "(?P<app_icon>.*?)"\n'
-    r'   string "(?P<summary>.*?)"\n'
-    r'   string "(?P<body>.*?)"\n'
-    r"   array \[\n(?P<actions>.*?)   \]\n"
-    r"   array \[\n(?P<hints>.*?)   \]\n"
-    r"   int32 (?P<expire_timeout>-?\d+)\Z",
-    re.S,
-)
-_NAME_OWNER_CHANGED_RE = re.compile(
-    r'\A   string "(?P<name>[^"\n]*)"\n   string "(?P<old>[^"\n]*)"\n   string "(?P<new>[^"\n]*)"\Z'
-)
-_ACTION_RE = re.compile(r'^      string "(.*)"$', re.M)
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One ``org.freedesktop.Notifications.Notify`` call seen on the bus."""
-
-    app_name: str
-    replaces_id: int
-    app_icon: str
-    summary: str
-    body: str
-    actions: tuple[str, ...]
-    expire_timeout: int
-    sender: str = ""
-    raw: str = field(default="", repr=False)
-
-
-def parse_notify_call(args_text: str, sender: str = "") -> Notification | None:
-    """Parse the argument lines ``dbus-monitor`` prints for a Notify call.
-
-    ``dbus-monitor`` prints strings unescaped, so a body containing newlines or
-    quotes spans lines; the parser relies on the fixed signature
-    ``susssasa{sv}i`` to find where each argument ends.  Returns None until
-    *args_text* holds a complete call.
-    """
-    match = _NOTIFY_RE.match(args_text)
-    if match is None:
-        return None
-    return Notification(
-        app_name=match["app_name"],
-        replaces_id=int(match["replaces_id"]),
-        app_icon=match["app_icon"],
-        summary=match["summary"],
-        body=match["body"],
-        actions=tuple(_ACTION_RE.findall(match["actions"])),
-        expire_timeout=int(match["expire_timeout"]),
-        sender=sender,
-        raw=args_text,
-    )
-
-
-class _DbusMonitor:
-    """Run ``dbus-monitor --address BUS RULES...`` and parse its output.
-
-    Subclasses implement ``_on_message(kind, sender, member, args_text)``,
-    which returns True once the message is complete (it is called after
-    every argument line).  ``start()`` returns once the monitor is attached
-    (dbus-monitor reports ``NameLost`` for its own name when it becomes a
-    monitor), so nothing sent afterwards can be missed.
-    """
-
-    def __init__(self, bus_address: str, rules: list[str], *, name: str) -> None:
-        self.bus_address = bus_address
-        self.rules = rules
-        self._name = name
-        self._cond = threading.Condition()
-        self._ready = False
-        self._eof = False
-        self._proc: _Process | None = None
-        self._thread: threading.Thread | None = None
-        self._stack = ServiceStack()
-
-    @property
-    def pid(self) -> int | None:
-        """Pid of the dbus-monitor process (None before start)."""
-        return None if self._proc is None else self._proc.pid
-
-    def start(self, timeout: float = 15.0) -> "_DbusMonitor":
-        (monitor,) = require_binaries(("dbus-monitor",)).values()
-        try:
-            wd = _workdir(None, self._stack, "runbell-monitor-")
-            env = _daemon_env(wd)
-            self._proc = _spawn(
-                self._stack, self._name,
-                [monitor, "--address", self.bus_address, *self.rules],
-                env=env, log_dir=wd, stdout=subprocess.PIPE,
-            )
-            self._thread = threading.Thread(
-                target=self._reader, name=f"{self._name}-reader", daemon=True
-            )
-            self._thread.start()
-            with self._cond:
-                if not self._cond.wait_for(lambda: self._ready or self._eof, timeout):
-                    raise self._proc.failure(f"not attached to the bus after {timeout:g}s")
-                if not self._ready:
-                    raise self._proc.failure("exited before attaching to the bus")
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def close(self) -> None:
-        self._stack.close()  # stops dbus-monitor -> reader sees EOF
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5.0)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _on_message(self, kind: str, sender: str, member: str, args_text: str) -> bool:
-        raise NotImplementedError
-
-    def _reader(self) -> None:
-        assert self._proc is not None and self._proc.popen.stdout is not None
-        stream = self._proc.popen.stdout
-        current: tuple[str, str, str] | None = None
-        args: list[str] = []
-        try:
-            for raw in stream:
-                line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                header = _HEADER_RE.match(line)
-                if header and (current is None or not args or not self._continues_string(args)):
-                    current = (header[1], header[2], header[6] or "")
-                    args = []
-                    continue
-                if current is None:
-                    continue
-                args.append(line)
-                kind, sender, member = current
-                if member == "NameLost" and sender == "org.freedesktop.DBus" and not self._ready:
-                    with self._cond:
-                        self._ready = True
-                        self._cond.notify_all()
-                    current = None
-                    continue
-                if self._on_message(kind, sender, member, "\n".join(args)):
-                    current = None
-        finally:
-            with self._cond:
-                self._eof = True
-                self._cond.notify_all()
-
-    @staticmethod
-    def _continues_string(args: list[str]) -> bool:
-        """True if the last argument line opened a string that is still open."""
-        text = "\n".join(args)
-        last_start = text.rfind('\n   string "')
-        if last_start < 0 and text.startswith('   string "'):
-            last_start = 0
-        if last_start < 0:
-            return False
-        return not text.endswith('"')
-
-
-class _NameOwnerWatch(_DbusMonitor):
-    """Wait until a well-known bus name gets an owner (NameOwnerChanged)."""
-
-    def __init__(self, bus_address: str, name: str) -> None:
-        rule = (
-            "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-            f"member='NameOwnerChanged',arg0='{name}'"
-        )
-        super().__init__(bus_address, [rule], name=f"watch-{name}")
-        self.bus_name = name
-        self.owner: str | None = None
-        #: The service being started; if it dies, wait() fails at once.
-        self.process: _Process | None = None
-
-    def _on_message(self, kind: str, sender: str, member: str, args_text: str) -> bool:
-        match = _NAME_OWNER_CHANGED_RE.match(args_text)
-        if match is None or member != "NameOwnerChanged":
-            return False
-        if match["name"] == self.bus_name:
-            with self._cond:
-                self.owner = match["new"] or None
-                self._cond.notify_all()
-        return True
-
-    def wait(self, timeout: float, process: _Process | None = None) -> str:
-        """Return the owner's unique name; fail if *process* dies first."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self.owner is None:
-                if process is not None and not process.alive():
-                    raise process.failure(f"exited before owning {self.bus_name}")
-                if self._eof:
-                    raise self._proc.failure("stopped while waiting for a bus name")  # type: ignore[union-attr]
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    culprit = process or self._proc
-                    raise culprit.failure(f"{self.bus_name} not owned after {timeout:g}s")  # type: ignore[union-attr]
-                # Wake up periodically only to notice a crashed daemon.
-                self._cond.wait(min(remaining, 0.25))
-            return self.owner
-
-
-@contextlib.contextmanager
-def wait_for_bus_name(bus_address: str, name: str, *, timeout: float = 15.0):
-    """Context manager: attach a watcher, run the body (which starts the
-    service), then block on exit until *name* is owned.
-
-    The body may assign ``watch.process`` (the spawned service) so that a
-    crashing service fails fast instead of timing out.
-    """
-    watch = _NameOwnerWatch(bus_address, name)
-    watch.start(timeout)
-    try:
-        yield watch
-        watch.wait(timeout, watch.process)
-    finally:
-        watch.close()
 
 
 # --------------------------------------------------------------------------
@@ -688,7 +230,7 @@ def verify_keyring(bus_address: str, *, timeout: float = 30.0) -> None:
     Runs in a child interpreter (``sys.executable``) so the test process's
     environment is not touched.  Raises ``DesktopUnavailable`` on failure.
     """
-    env = {k: v for k, v in os.environ.items() if k not in _HOST_SESSION_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in HOST_SESSION_VARS}
     env["DBUS_SESSION_BUS_ADDRESS"] = bus_address
     env.pop("PYTHON_KEYRING_BACKEND", None)
     try:
@@ -725,14 +267,14 @@ def start_keyring(
     ``org.freedesktop.secrets`` is owned; with *verify* (default) also does a
     set/get/delete round trip through the ``keyring`` library.
     """
-    stack = _default_stack if stack is None else stack
+    stack = stack_or_default(stack)
     (daemon,) = require_binaries(BINARIES_KEYRING).values()
-    wd = _workdir(workdir, stack, "runbell-keyring-")
+    wd = make_workdir(workdir, stack, "runbell-keyring-")
     run = Path(runtime_dir) if runtime_dir is not None else wd / "run"
     run.mkdir(mode=0o700, parents=True, exist_ok=True)
-    env = _daemon_env(wd, {"DBUS_SESSION_BUS_ADDRESS": bus_address, "XDG_RUNTIME_DIR": str(run)})
+    env = daemon_env(wd, {"DBUS_SESSION_BUS_ADDRESS": bus_address, "XDG_RUNTIME_DIR": str(run)})
     with wait_for_bus_name(bus_address, SECRETS_NAME, timeout=timeout) as watch:
-        proc = watch.process = _spawn(
+        proc = watch.process = spawn(
             stack,
             "gnome-keyring-daemon",
             [daemon, "--foreground", "--unlock", "--components=secrets"],
@@ -772,67 +314,6 @@ _DUNSTRC = """\
 """
 
 
-class NotificationRecorder(_DbusMonitor):
-    """Records every ``org.freedesktop.Notifications.Notify`` call on a bus.
-
-    Runs ``dbus-monitor --address BUS "interface='org.freedesktop.Notifications',
-    member='Notify'"`` and parses each call in a reader thread.  It sees the
-    calls whoever answers them (or even if nobody does).
-    """
-
-    RULE = "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"
-
-    def __init__(self, bus_address: str) -> None:
-        super().__init__(bus_address, [self.RULE], name="notification-recorder")
-        self._notifications: list[Notification] = []
-
-    def start(self, timeout: float = 15.0) -> "NotificationRecorder":
-        super().start(timeout)
-        return self
-
-    @property
-    def notifications(self) -> list[Notification]:
-        """Snapshot of the notifications recorded so far, oldest first."""
-        with self._cond:
-            return list(self._notifications)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._notifications.clear()
-
-    def wait_for(
-        self,
-        predicate: Callable[[Notification], bool] = lambda n: True,
-        timeout: float = 10.0,
-    ) -> Notification:
-        """Return the first recorded notification matching *predicate*,
-        blocking (on a Condition, no polling) until one arrives.
-
-        Raises ``TimeoutError`` listing what was seen if none arrives within
-        *timeout* seconds, or if the recorder stopped.
-        """
-        def find() -> Notification | None:
-            return next((n for n in self._notifications if predicate(n)), None)
-
-        with self._cond:
-            found = self._cond.wait_for(lambda: find() or self._eof, timeout)
-            if isinstance(found, Notification):
-                return found
-            seen = "\n  ".join(repr(n) for n in self._notifications) or "(none)"
-            why = "recorder stopped" if self._eof else f"timed out after {timeout:g}s"
-            raise TimeoutError(f"no matching notification ({why}); seen:\n  {seen}")
-
-    def _on_message(self, kind: str, sender: str, member: str, args_text: str) -> bool:
-        if kind != "method call" or member != "Notify":
-            return False
-        note = parse_notify_call(args_text, sender)
-        if note is None:
-            return False
-        with self._cond:
-            self._notifications.append(note)
-            self._cond.notify_all()
-        return True
-
 
 def start_notification_daemon(
     display: str,
@@ -850,14 +331,14 @@ def start_notification_daemon(
     ``org.freedesktop.Notifications`` is owned, a started
     ``NotificationRecorder`` (also closed by *stack*).
     """
-    stack = _default_stack if stack is None else stack
+    stack = stack_or_default(stack)
     paths = require_binaries(BINARIES_NOTIFICATIONS + ("dbus-monitor",))
-    wd = _workdir(workdir, stack, "runbell-dunst-")
+    wd = make_workdir(workdir, stack, "runbell-dunst-")
     run = Path(runtime_dir) if runtime_dir is not None else wd / "run"
     run.mkdir(mode=0o700, parents=True, exist_ok=True)
     config = wd / "dunstrc"
     config.write_text(_DUNSTRC)
-    env = _daemon_env(wd, {
+    env = daemon_env(wd, {
         "DISPLAY": display,
         "DBUS_SESSION_BUS_ADDRESS": bus_address,
         "XDG_RUNTIME_DIR": str(run),
@@ -866,7 +347,7 @@ def start_notification_daemon(
     recorder = NotificationRecorder(bus_address).start(timeout)
     stack.callback(recorder.close)
     with wait_for_bus_name(bus_address, NOTIFICATIONS_NAME, timeout=timeout) as watch:
-        watch.process = _spawn(
+        watch.process = spawn(
             stack, "dunst", [paths["dunst"], "-config", str(config)],
             env=env, log_dir=wd,
         )
@@ -963,12 +444,12 @@ class DesktopSession:
         """Service name -> pid, including the recorder's dbus-monitor."""
         pids = {p.name: p.pid for p in self._stack.processes}
         if self.recorder is not None and self.recorder.pid is not None:
-            pids[self.recorder._name] = self.recorder.pid
+            pids[self.recorder.name] = self.recorder.pid
         return pids
 
     def subprocess_env(self) -> dict[str, str]:
         """Full environment for launching a program inside this session."""
-        env = {k: v for k, v in os.environ.items() if k not in _HOST_SESSION_VARS}
+        env = {k: v for k, v in os.environ.items() if k not in HOST_SESSION_VARS}
         env.update(self.env)
         return env
 
@@ -978,9 +459,9 @@ class DesktopSession:
         if not self._started:
             raise RuntimeError("DesktopSession not started")
         if self._saved_environ is None:
-            keys = set(_HOST_SESSION_VARS) | set(self.env)
+            keys = set(HOST_SESSION_VARS) | set(self.env)
             self._saved_environ = {k: os.environ.get(k) for k in keys}
-        for key in _HOST_SESSION_VARS:
+        for key in HOST_SESSION_VARS:
             os.environ.pop(key, None)
         os.environ.update(self.env)
 
