@@ -5,7 +5,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
@@ -87,8 +86,8 @@ class MainWindow(QMainWindow):
         self.engine_label = QLabel(self)
         self.engine_label.setObjectName("engine-status")
         self.statusBar().addPermanentWidget(self.engine_label)
-        url = sa.engine.make_url(ctx.db.url).render_as_string(hide_password=True)
-        self.statusBar().showMessage(f"{ctx.user.display_name} ({ctx.user.role}) · team {ctx.team.name} · {url}")
+        self.statusBar().showMessage(
+            f"{ctx.user.display_name} ({ctx.user.role}) · team {ctx.team.name} · {ctx.db.display_url}")
 
         use_tray = tray_available() if use_tray is None else use_tray
         self.tray = Tray(engine, self.show_and_raise, self.quit_app, self) if use_tray else None

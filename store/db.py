@@ -41,12 +41,47 @@ def _tune_sqlite(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.close()
 
 
+def _without_password(url: str) -> str:
+    """The URL as it may be shown or logged: a team database's password never is."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return url
+
+
 class Database:
     """One engine and session factory per process. Sessions are never shared across threads."""
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or default_url()
         self.is_sqlite = self.url.startswith("sqlite")
+        self.display_url = _without_password(self.url)
+        try:
+            self._create_engine()
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+            raise StoreUnavailable(
+                f"{self.display_url!r} is not a database URL Runbell can open ({exc}); use e.g. "
+                "sqlite:////path/to/runbell.db or postgresql+psycopg://user@host/db"
+            ) from exc
+        except ModuleNotFoundError as exc:
+            raise StoreUnavailable(
+                f"the database driver for {self.url.split(':', 1)[0]} is not installed ({exc.name}); "
+                "for PostgreSQL: pip install -e '.[postgres]'"
+            ) from exc
+        self._factory = so.sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            from store.migrate import upgrade_to_head
+
+            try:
+                upgrade_to_head(self)
+            except sa_exc.OperationalError as exc:
+                self.engine.dispose()
+                raise StoreUnavailable(f"cannot open the database at {self.display_url}: {exc.orig}") from exc
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    def _create_engine(self) -> None:
         if self.is_sqlite:
             db_path = sa.engine.make_url(self.url).database
             if db_path and db_path != ":memory:":
@@ -57,15 +92,6 @@ class Database:
             sa.event.listen(self.engine, "connect", _tune_sqlite)
         else:
             self.engine = sa.create_engine(self.url, pool_pre_ping=True)
-        self._factory = so.sessionmaker(self.engine, expire_on_commit=False)
-        if migrate:
-            from store.migrate import upgrade_to_head
-
-            try:
-                upgrade_to_head(self)
-            except BaseException:
-                self.engine.dispose()
-                raise
 
     @contextlib.contextmanager
     def session(self) -> Iterator[so.Session]:

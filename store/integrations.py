@@ -43,9 +43,11 @@ def validate_url(url: str, *, what: str = "URL") -> str:
 def validate_slack_webhook_url(url: str) -> str:
     url = validate_url(url, what="Slack webhook URL")
     parts = urlsplit(url)
-    if not _is_loopback(parts.hostname or "") and (
-        parts.hostname != "hooks.slack.com" or not parts.path.startswith("/services/")
-    ):
+    segments = [seg for seg in parts.path.split("/") if seg]
+    if _is_loopback(parts.hostname or ""):
+        if not segments:
+            raise ValidationError("the Slack webhook URL needs a path, e.g. /services/T…/B…/…")
+    elif parts.hostname != "hooks.slack.com" or len(segments) != 4 or segments[0] != "services":
         raise ValidationError(
             "a Slack incoming-webhook URL looks like https://hooks.slack.com/services/T…/B…/…"
         )
@@ -61,9 +63,13 @@ def create_slack(
 ) -> e.Integration:
     """A Slack incoming-webhook integration; the URL (itself a credential) goes to the keyring."""
     webhook_url = validate_slack_webhook_url(webhook_url)
-    channel = channel.strip()
+    channel, workspace = channel.strip(), workspace.strip()
     if not channel:
         raise ValidationError("name the Slack channel the webhook posts to, e.g. #ml-alerts")
+    if len(channel) > 80:
+        raise ValidationError("a Slack channel name has at most 80 characters")
+    if len(workspace) > 40:
+        raise ValidationError("a Slack workspace name has at most 40 characters")
     name = f"{workspace.strip() or 'slack'} {channel}"
     secrets.keyring_set("pending", "probe")  # fail early (before any row) if there is no keyring
     secrets.keyring_delete("pending")
@@ -78,6 +84,53 @@ def create_slack(
             return convert.integration(row)
     except sa_exc.IntegrityError as exc:
         raise ValidationError(f"a Slack integration for {name} already exists") from exc
+
+
+SLACK_API_URL = "https://slack.com/api"
+SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def create_slack_bot(
+    db: Database, team_id: int, *, workspace: str, channel_id: str, bot_token: str,
+    channel_name: str = "", api_url: str = SLACK_API_URL,
+) -> e.Integration:
+    """A Slack integration posting with `chat.postMessage` as a bot (config mode "bot"); the bot
+    token goes to the keyring. `api_url` is Slack's Web API base (another only for tests/relays)."""
+    channel_id = (channel_id or "").strip()
+    if not SLACK_CHANNEL_ID.match(channel_id):
+        raise ValidationError("a Slack channel id looks like C0123456789 (channel details → About → Channel ID)")
+    bot_token = (bot_token or "").strip()
+    if not bot_token.startswith("xoxb-"):
+        raise ValidationError("a Slack bot token starts with xoxb- (OAuth & Permissions → Bot User OAuth Token)")
+    api_url = validate_url(api_url, what="Slack API URL").rstrip("/")
+    channel = channel_name.strip() or channel_id
+    name = f"{workspace.strip() or 'slack'} {channel}"
+    secrets.keyring_set("pending", "probe")  # fail early (before any row) if there is no keyring
+    secrets.keyring_delete("pending")
+    try:
+        with db.session() as s:
+            row = m.Integration(team_id=team_id, kind="slack", name=name, config={
+                "workspace": workspace.strip(), "channel": channel, "channel_id": channel_id,
+                "mode": "bot", "api_url": api_url})
+            s.add(row)
+            s.flush()
+            secrets.keyring_set(_credential_account(team_id, row.id, "bot_token"), bot_token)
+            events.record(s, events.INTEGRATION_CHANGED, payload={"id": row.id, "change": "created"})
+            return convert.integration(row)
+    except sa_exc.IntegrityError as exc:
+        raise ValidationError(f"a Slack integration for {name} already exists") from exc
+
+
+def set_webhook_options(db: Database, integration_id: int, *, standard_webhooks: bool) -> e.Integration:
+    """Per-webhook delivery options (today: also send the Standard Webhooks headers)."""
+    with db.session() as s:
+        row = s.get(m.Integration, integration_id)
+        if row is None or row.kind != "webhook":
+            raise NotFound(f"no webhook {integration_id}")
+        row.config = {**row.config, "standard_webhooks": bool(standard_webhooks)}
+        events.record(s, events.INTEGRATION_CHANGED, payload={"id": row.id, "change": "updated"})
+        s.flush()
+        return convert.integration(row)
 
 
 def create_webhook(
@@ -120,8 +173,8 @@ def delete_integration(db: Database, integration_id: int) -> None:
         team_id, kind = row.team_id, row.kind
         s.delete(row)
         events.record(s, events.INTEGRATION_CHANGED, payload={"id": integration_id, "change": "deleted"})
-    if kind == "slack":
-        secrets.keyring_delete(_credential_account(team_id, integration_id, "webhook_url"))
+        if kind == "slack":  # inside the transaction: a keyring failure keeps the row
+            secrets.keyring_delete(_credential_account(team_id, integration_id, "webhook_url"))
 
 
 def get_integration(db: Database, integration_id: int) -> e.Integration:

@@ -82,8 +82,8 @@ def upgrade_to_head(db: Database) -> None:
             return
         if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
             raise DatabaseTooNew(
-                f"the database at {db.url} was created by a newer Runbell "
+                f"the database at {db.display_url} was created by a newer Runbell "
                 f"(schema {current}); update Runbell, the database was not changed"
             )
-        log.info("migrating database %s from %s to %s", db.url, current, head)
+        log.info("migrating database %s from %s to %s", db.display_url, current, head)
         command.upgrade(cfg, "head")

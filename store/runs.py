@@ -46,7 +46,10 @@ def create_run(
     config: dict | None = None,
     group: str | None = None,
     run_id: str | None = None,
+    caused_by: str | None = None,
 ) -> e.Run:
+    """`caused_by`: the delivery id of the automation execution that led to this run (its
+    events carry it, so the engine can stop automation loops)."""
     with db.session() as s:
         if s.get(m.Project, project_id) is None:
             raise NotFound(f"no project {project_id}")
@@ -59,9 +62,10 @@ def create_run(
         )
         s.add(row)
         s.flush()
-        events.record(s, events.RUN_CREATED, project_id=project_id, run_id=row.id, payload={"name": name})
+        cause = {"caused_by": caused_by} if caused_by else {}
+        events.record(s, events.RUN_CREATED, project_id=project_id, run_id=row.id, payload={"name": name, **cause})
         events.record(s, events.RUN_STATE, project_id=project_id, run_id=row.id,
-                      payload={"state": "running", "previous": None})
+                      payload={"state": "running", "previous": None, **cause})
         return convert.run(row)
 
 
@@ -72,9 +76,10 @@ def heartbeat(db: Database, run_id: str) -> None:
 
 def set_state(
     db: Database, run_id: str, state: str, *, exit_code: int | None = None, error_tail: str | None = None,
-    only_if_running: bool = False,
+    only_if_running: bool = False, caused_by: str | None = None,
 ) -> e.Run:
-    """Move a run to a new state, recording a `run_state` event if it changed."""
+    """Move a run to a new state, recording a `run_state` event if it changed (`caused_by`: see
+    create_run)."""
     if state not in e.RUN_STATES:
         raise ValidationError(f"unknown run state {state!r}")
     with db.session() as s:
@@ -87,9 +92,11 @@ def set_state(
         if previous != state:
             run.state = state
             if state != "running":
-                run.finished_at = m.utcnow()
+                # a crash is only noticed later: the run ended at its last sign of life
+                run.finished_at = run.heartbeat_at if state == "crashed" else m.utcnow()
             events.record(s, events.RUN_STATE, project_id=run.project_id, run_id=run_id,
-                          payload={"state": state, "previous": previous, "exit_code": exit_code})
+                          payload={"state": state, "previous": previous, "exit_code": exit_code,
+                                   **({"caused_by": caused_by} if caused_by else {})})
         if exit_code is not None:
             run.exit_code = exit_code
         if error_tail is not None:
@@ -131,7 +138,8 @@ def list_runs(db: Database, project_id: int) -> list[e.Run]:
         return [_with_decoded_summary(convert.run(r)) for r in rows]
 
 
-def record_alert(db: Database, run_id: str, title: str, text: str, level: str) -> None:
+def record_alert(db: Database, run_id: str, title: str, text: str, level: str, *,
+                 caused_by: str | None = None) -> None:
     """`run.alert()`: an event the engine turns into a notification through the usual dispatch."""
     if level not in ("INFO", "WARN", "ERROR"):
         raise ValidationError("alert level must be INFO, WARN or ERROR")
@@ -140,7 +148,8 @@ def record_alert(db: Database, run_id: str, title: str, text: str, level: str) -
         if run is None:
             raise NotFound(f"no run {run_id}")
         events.record(s, events.ALERT, project_id=run.project_id, run_id=run_id,
-                      payload={"title": title, "text": text, "level": level})
+                      payload={"title": title, "text": text, "level": level,
+                               **({"caused_by": caused_by} if caused_by else {})})
 
 
 def run_context(db: Database, run_id: str) -> tuple[e.Run, e.Project, e.Team]:

@@ -61,6 +61,9 @@ def keyring_get(account: str) -> str | None:
 
 
 def keyring_delete(account: str) -> None:
+    problem = backend_problem()
+    if problem:
+        raise SecretBackendUnavailable(problem)
     try:
         keyring.delete_password(SERVICE, account)
     except keyring.errors.PasswordDeleteError:
@@ -109,7 +112,8 @@ def delete_secret(db: Database, team_id: int, name: str) -> None:
             raise NotFound(f"no secret {name}")
         s.delete(row)
         events.record(s, events.SECRET_CHANGED, payload={"name": name, "change": "deleted"})
-    keyring_delete(_account(team_id, name))
+        # Inside the transaction: if the keyring refuses, the name stays listed (nothing half-done).
+        keyring_delete(_account(team_id, name))
 
 
 def list_secrets(db: Database, team_id: int) -> list[e.SecretName]:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from store import automations, events, executions, runs, teams
 from store.db import Database
 from store.errors import DatabaseTooNew, ValidationError
+from store.migrate import alembic_config
 
 
 @pytest.fixture
@@ -23,7 +25,8 @@ def test_fresh_database_is_migrated_to_head_in_wal_mode(db, db_url):
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
     # opening again is a no-op
     Database(db_url).dispose()
 
@@ -115,3 +118,71 @@ def test_a_pending_execution_is_claimed_by_one_dispatcher_only(db, project):
                              event_type="RUN_METRIC", event={}, action_type="NO_OP", action={})
     first, second = executions.claim_due(db), executions.claim_due(db)
     assert len(first) == 1 and second == []
+
+
+@pytest.fixture
+def keyring_backend():
+    import keyring
+
+    from tests.support.memory_keyring import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_deleting_with_no_keyring_keeps_the_secret_and_the_integration(db, project, keyring_backend):
+    import keyring
+    import keyring.backends.fail
+
+    from store import integrations, secrets
+    from store.errors import SecretBackendUnavailable
+
+    secrets.set_secret(db, project.team_id, "TOK", "v")
+    slack = integrations.create_slack(db, project.team_id, workspace="lab", channel="#a",
+                                      webhook_url="http://127.0.0.1:9/services/T/B/X")
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    with pytest.raises(SecretBackendUnavailable, match="no usable OS keyring"):
+        secrets.delete_secret(db, project.team_id, "TOK")
+    with pytest.raises(SecretBackendUnavailable, match="no usable OS keyring"):
+        integrations.delete_integration(db, slack.id)
+    keyring.set_keyring(keyring_backend)
+    assert [s.name for s in secrets.list_secrets(db, project.team_id)] == ["TOK"]
+    assert integrations.credential(integrations.get_integration(db, slack.id), "webhook_url").endswith("/X")
+
+
+@pytest.mark.parametrize("url", [
+    "https://hooks.slack.com/services/", "https://hooks.slack.com/services/T1/B1",
+    "https://example.com/services/T/B/X", "http://10.0.0.1/services/T/B/X", "http://[::1]:9/", "not a url",
+])
+def test_slack_webhook_urls_that_cannot_work_are_refused(url):
+    from store.integrations import validate_slack_webhook_url
+
+    with pytest.raises(ValidationError):
+        validate_slack_webhook_url(url)
+    assert validate_slack_webhook_url("https://hooks.slack.com/services/T1/B1/xyz")
+
+
+def test_a_crashed_run_ends_at_its_last_heartbeat(db, project):
+    from datetime import timedelta
+
+    run = runs.create_run(db, project.id)
+    crashed = runs.mark_stale_runs_crashed(db, timedelta(seconds=0),
+                                           now=run.heartbeat_at + timedelta(minutes=10))
+    assert crashed == [run.id]
+    stored = runs.get_run(db, run.id)
+    assert (stored.state, stored.finished_at) == ("crashed", stored.heartbeat_at)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("notaurl://", "not a database URL Runbell can open"),
+    ("postgresql+nosuchdriver://u:hunter2@localhost/db", "not a database URL Runbell can open"),
+])
+def test_a_bad_database_url_gets_a_clear_error_without_its_password(url, message):
+    from store.errors import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable, match=message) as info:
+        Database(url)
+    assert "hunter2" not in str(info.value)

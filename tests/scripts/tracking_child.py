@@ -21,6 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from store import runs  # noqa: E402
 from store import tracking as rb  # noqa: E402
 
+# A shell's background job starts with SIGINT ignored, and children inherit that: restore the
+# default so the SIGINT test sees what a training script in a terminal sees.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def say(line: str) -> None:
     print(line, flush=True)
