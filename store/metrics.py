@@ -38,12 +38,12 @@ def _last_steps(session: sa.orm.Session, run_id: str) -> dict[str, int]:
     return dict(session.execute(q).all())
 
 
-def append_points(db: Database, run_id: str, points: Sequence[PointTuple]) -> int:
+def append_points(db: Database, run_id: str, points: Sequence[PointTuple], *, caused_by: str | None = None) -> int:
     """Store a batch of points for one run, one chunk per key, in one transaction.
 
     Also updates the run's summary, last step and heartbeat and appends one `metrics` event.
     Points at or before a key's stored last step are dropped (so a retried batch is harmless).
-    Returns the number of points stored.
+    Returns the number of points stored. `caused_by`: see runs.create_run.
     """
     if not points:
         return 0
@@ -90,7 +90,7 @@ def append_points(db: Database, run_id: str, points: Sequence[PointTuple]) -> in
         events.record(
             s, events.METRICS, project_id=run.project_id, run_id=run_id,
             payload={"keys": sorted(r["key"] for r in rows), "first_step": first, "last_step": last,
-                     "count": stored},
+                     "count": stored, **({"caused_by": caused_by} if caused_by else {})},
         )
     return stored
 
@@ -170,3 +170,84 @@ def metric_points(db: Database, run_id: str, keys: Iterable[str] | None = None) 
         points.extend(e.MetricPoint(run_id, key, int(st), float(v), float(w)) for st, v, w in zip(steps, values, walls))
     points.sort(key=lambda p: (p.step, p.key))
     return points
+
+
+def metric_extents(db: Database, run_ids: Sequence[str]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(first step, last step, point count) per (run, key), from the chunk index alone."""
+    if not run_ids:
+        return {}
+    out: dict[tuple[str, str], tuple[int, int, int]] = {}
+    with db.session() as s:
+        for start in range(0, len(run_ids), 500):  # stay under SQL parameter limits
+            q = (sa.select(m.MetricChunk.run_id, m.MetricChunk.key, sa.func.min(m.MetricChunk.first_step),
+                           sa.func.max(m.MetricChunk.last_step), sa.func.sum(m.MetricChunk.count))
+                 .where(m.MetricChunk.run_id.in_(run_ids[start:start + 500]))
+                 .group_by(m.MetricChunk.run_id, m.MetricChunk.key))
+            for run_id, key, first, last, count in s.execute(q):
+                out[(run_id, key)] = (int(first), int(last), int(count))
+    return out
+
+
+def metric_envelope(
+    db: Database, run_id: str, key: str, min_step: int, max_step: int, buckets: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, mins, maxs) of the finite points with min_step <= step <= max_step.
+
+    The step range is cut into `buckets` equal slices; each non-empty slice gives its first
+    step and the lowest and highest value in it, so a spike anywhere survives. When the range
+    holds at most 2 × buckets points they come back as they are (mins == maxs == values).
+    """
+    steps, values, _walls = metric_series(db, run_id, key, min_step=min_step, max_step=max_step)
+    return envelope(steps, values, min_step, max_step, buckets)
+
+
+def envelope(
+    steps: np.ndarray, values: np.ndarray, min_step: int, max_step: int, buckets: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bucketing of `metric_envelope` over arrays already read (sorted by step)."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        steps, values = steps[finite], values[finite]
+    buckets = max(1, int(buckets))
+    if len(steps) <= 2 * buckets:
+        return steps, values, values.copy()
+    span = max(1, int(max_step) - int(min_step) + 1)
+    bins = ((steps - int(min_step)) * buckets) // span
+    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    return steps[starts], np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
+
+
+def metric_series_many(
+    db: Database, run_ids: Sequence[str], key: str,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`metric_series` of one key for many runs in one query per 500 runs (workspace start-up)."""
+    chunks: dict[str, list[tuple[bytes, bytes, bytes]]] = {}
+    with db.session() as s:
+        for start in range(0, len(run_ids), 500):
+            q = (sa.select(m.MetricChunk.run_id, m.MetricChunk.steps, m.MetricChunk.values, m.MetricChunk.walls)
+                 .where(m.MetricChunk.key == key, m.MetricChunk.run_id.in_(run_ids[start:start + 500]))
+                 .order_by(m.MetricChunk.run_id, m.MetricChunk.first_step))
+            for run_id, *cols in s.execute(q):
+                chunks.setdefault(run_id, []).append(tuple(cols))
+    return {run_id: _decode(rows) for run_id, rows in chunks.items()}
+
+
+def import_series(
+    db: Database, run_id: str, key: str, steps: np.ndarray, values: np.ndarray, walls: np.ndarray,
+    chunk: int = 50_000,
+) -> int:
+    """Bulk-write a whole sorted history as chunks (imports, benchmarks, test seeding).
+
+    No summary, heartbeat or `metrics` event: use `append_points` for live logging.
+    """
+    rows = []
+    for start in range(0, len(steps), chunk):
+        part = slice(start, start + chunk)
+        s_, v_, w_ = (np.asarray(a[part]) for a in (steps, values, walls))
+        rows.append({"run_id": run_id, "key": key, "first_step": int(s_[0]), "last_step": int(s_[-1]),
+                     "count": len(s_), "steps": s_.astype(_STEP).tobytes(), "values": v_.astype(_FLOAT).tobytes(),
+                     "walls": w_.astype(_FLOAT).tobytes()})
+    if rows:
+        with db.session() as s:
+            s.execute(sa.insert(m.MetricChunk.__table__), rows)
+    return len(steps)

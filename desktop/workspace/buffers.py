@@ -1,22 +1,33 @@
-"""Growable per-curve point buffers (no Qt): appends are amortized O(1), reads are views."""
+"""What a curve draws from (no Qt): a growable in-memory history, or a visible-range envelope.
+
+Short and live histories live in a `SeriesBuffer` (appends amortized O(1), reads are views).
+Long histories (more than `MEMORY_LIMIT` points) stay in the store: a `RangeSource` holds only
+the min/max envelope of the range on screen, re-read from the store when the view moves.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
+MEMORY_LIMIT = 200_000  # points of one curve kept in memory; above it, read by visible range
+
 
 class SeriesBuffer:
-    """Steps and values of one (run, metric) curve, in step order.
+    """Steps, values and wall times of one (run, metric) curve, in step order.
 
     The arrays double in capacity when full (pyqtgraph's scrollingPlots recipe), so the
-    painter can hand `steps`/`values` views to `setData` without copying.
+    painter can hand views to `setData` without copying.
     """
 
     def __init__(self, capacity: int = 256) -> None:
         self._x = np.empty(capacity, dtype=np.float64)
         self._y = np.empty(capacity, dtype=np.float64)
+        self._w = np.empty(capacity, dtype=np.float64)
         self._n = 0
         self.last_step: int | None = None
         self.finite = True  # no NaN/Inf so far: pyqtgraph may skip its finite check
+        self.version = 0  # bumps on every append (cache key for smoothing)
 
     def __len__(self) -> int:
         return self._n
@@ -29,7 +40,11 @@ class SeriesBuffer:
     def values(self) -> np.ndarray:
         return self._y[: self._n]
 
-    def extend(self, steps: np.ndarray, values: np.ndarray) -> int:
+    @property
+    def walls(self) -> np.ndarray:
+        return self._w[: self._n]
+
+    def extend(self, steps: np.ndarray, values: np.ndarray, walls: np.ndarray | None = None) -> int:
         """Append points newer than the last one held; returns how many were added.
 
         Older or repeated steps (a reload racing a live fetch) are dropped, so the curve
@@ -37,9 +52,10 @@ class SeriesBuffer:
         """
         steps = np.asarray(steps)
         values = np.asarray(values, dtype=np.float64)
+        walls = np.full(len(steps), np.nan) if walls is None else np.asarray(walls, dtype=np.float64)
         if self.last_step is not None and len(steps):
             keep = steps > self.last_step
-            steps, values = steps[keep], values[keep]
+            steps, values, walls = steps[keep], values[keep], walls[keep]
         count = len(steps)
         if count == 0:
             return 0
@@ -48,12 +64,35 @@ class SeriesBuffer:
             capacity = max(needed, 2 * len(self._x))
             self._x = _grown(self._x, self._n, capacity)
             self._y = _grown(self._y, self._n, capacity)
+            self._w = _grown(self._w, self._n, capacity)
         self._x[self._n:needed] = steps
         self._y[self._n:needed] = values
+        self._w[self._n:needed] = walls
         self._n = needed
         self.last_step = int(steps[-1])
         self.finite = self.finite and bool(np.isfinite(values).all())
+        self.version += 1
         return count
+
+
+@dataclass
+class RangeSource:
+    """A long history: its extent in the store and the envelope of the last range read."""
+
+    first_step: int
+    last_step: int
+    count: int
+    steps: np.ndarray
+    mins: np.ndarray
+    maxs: np.ndarray
+    walls: np.ndarray
+    covers: tuple[float, float] = (0.0, 0.0)  # the step range the envelope was read for
+    version: int = 0
+
+    def replace(self, steps: np.ndarray, mins: np.ndarray, maxs: np.ndarray, walls: np.ndarray,
+                covers: tuple[float, float]) -> None:
+        self.steps, self.mins, self.maxs, self.walls, self.covers = steps, mins, maxs, walls, covers
+        self.version += 1
 
 
 def _grown(array: np.ndarray, used: int, capacity: int) -> np.ndarray:

@@ -1,18 +1,19 @@
 """What the workspace reads from the store, run in the TaskRunner (no Qt here)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from store import automations, runs
+from store import automations, metrics, runs
 from store import entities as e
 from store.db import Database
 from store.errors import NotFound
 
 CurveKey = tuple[str, str]  # (run id, metric key)
-Series = tuple[np.ndarray, np.ndarray]  # (steps, values)
+Series = tuple[np.ndarray, np.ndarray, np.ndarray]  # (steps, values, wall times)
+OVERVIEW_BUCKETS = 2048  # first envelope of a long history, before the panel asks for its range
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,33 @@ class Threshold:
 
 
 @dataclass
-class Snapshot:
+class Outline:
+    """What the first paint needs before any point: runs, keys, extents and threshold lines."""
+
     keys: list[str]
     runs: list[e.Run]
-    series: dict[CurveKey, Series] = field(default_factory=dict)
+    extents: dict[CurveKey, tuple[int, int, int]] = field(default_factory=dict)
     thresholds: list[Threshold] = field(default_factory=list)
+
+
+@dataclass
+class Envelope:
+    """Min/max per bucket of one long history over the step range `covers`."""
+
+    steps: np.ndarray
+    mins: np.ndarray
+    maxs: np.ndarray
+    walls: np.ndarray
+    covers: tuple[float, float]
+
+
+@dataclass
+class KeyData:
+    """One metric of every run: full series for short histories, an envelope for long ones."""
+
+    key: str
+    series: dict[CurveKey, Series] = field(default_factory=dict)
+    envelopes: dict[CurveKey, Envelope] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,17 +63,46 @@ class NewPoints:
     runs: list[e.Run]
 
 
-def load_snapshot(db: Database, project_id: int) -> Snapshot:
-    """Every metric history of the project, for the first paint."""
+def load_outline(db: Database, project_id: int) -> Outline:
     project_runs = runs.list_runs(db, project_id)
-    snapshot = Snapshot(keys=runs.metric_keys(db, project_id), runs=project_runs)
-    for run in project_runs:
-        for key in sorted(run.summary):
-            steps, values, _walls = runs.metric_series(db, run.id, key)
-            if len(steps):
-                snapshot.series[(run.id, key)] = (steps, values)
-    snapshot.thresholds = load_thresholds(db, project_id)
-    return snapshot
+    outline = Outline(keys=runs.metric_keys(db, project_id), runs=project_runs)
+    outline.extents = metrics.metric_extents(db, [r.id for r in project_runs])
+    outline.thresholds = load_thresholds(db, project_id)
+    return outline
+
+
+def load_key(db: Database, key: str, extents: dict[CurveKey, tuple[int, int, int]], memory_limit: int) -> KeyData:
+    """Every run's history of `key`: short ones whole (one query), long ones as an envelope."""
+    data = KeyData(key)
+    short = [run_id for (run_id, k), (_f, _l, count) in extents.items() if k == key and count <= memory_limit]
+    for run_id, series in metrics.metric_series_many(db, short, key).items():
+        data.series[(run_id, key)] = series
+    for (run_id, k), (first, last, count) in extents.items():
+        if k == key and count > memory_limit:
+            data.envelopes[(run_id, key)] = read_envelope(db, run_id, key, first, last, OVERVIEW_BUCKETS)
+    return data
+
+
+def read_envelope(db: Database, run_id: str, key: str, min_step: int, max_step: int, buckets: int) -> Envelope:
+    """The visible step range of one long history, min/max-bucketed in numpy."""
+    steps, values, walls = runs.metric_series(db, run_id, key, min_step=min_step, max_step=max_step)
+    finite = np.isfinite(values)
+    steps, values, walls = steps[finite], values[finite], walls[finite]
+    e_steps, mins, maxs = metrics.envelope(steps, values, min_step, max_step, buckets)
+    e_walls = walls[np.searchsorted(steps, e_steps)] if len(e_steps) else walls[:0]
+    return Envelope(e_steps, mins, maxs, e_walls, (float(min_step), float(max_step)))
+
+
+def load_ranges(
+    db: Database, requests: Iterable[tuple[str, str, int, int]], buckets: int, is_current: Callable[[], bool],
+) -> dict[CurveKey, Envelope]:
+    """Envelopes of several curves for one view range; stops early once the view moved on."""
+    out: dict[CurveKey, Envelope] = {}
+    for run_id, key, lo, hi in requests:
+        if not is_current():
+            break
+        out[(run_id, key)] = read_envelope(db, run_id, key, lo, hi, buckets)
+    return out
 
 
 def load_new_points(
@@ -60,9 +112,9 @@ def load_new_points(
     series: dict[CurveKey, Series] = {}
     for run_id, key, last_step in requests:
         min_step = None if last_step is None else last_step + 1
-        steps, values, _walls = runs.metric_series(db, run_id, key, min_step=min_step)
+        steps, values, walls = runs.metric_series(db, run_id, key, min_step=min_step)
         if len(steps):
-            series[(run_id, key)] = (steps, values)
+            series[(run_id, key)] = (steps, values, walls)
     found = []
     for run_id in unknown_runs:
         try:

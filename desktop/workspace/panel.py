@@ -1,25 +1,34 @@
-"""One metric's plot panel: every run's curve, a legend, threshold lines and a bell on hover."""
+"""One plot panel: every run's curve for its metric(s), a legend, threshold lines, a hover
+read-out, a settings menu and a bell on hover.
+
+The panel draws only when asked (`render`, from the workspace's single frame timer) and only
+when it is on screen; otherwise its curves stay dirty until it is shown again.
+"""
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QEnterEvent, QFocusEvent, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QActionGroup, QColor, QEnterEvent, QFocusEvent, QPalette
+from PySide6.QtWidgets import (
+    QFrame, QHBoxLayout, QInputDialog, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+)
 
 from desktop import resources
 from desktop.automations.summary import CMP_SYMBOLS
+from desktop.workspace.buffers import RangeSource, SeriesBuffer
+from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
+from desktop.workspace.layout import PanelSpec
 from desktop.workspace.loading import Threshold
 
-# Distinct, colour-blind-friendly enough on light and dark backgrounds.
-RUN_COLORS = (
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1",
-    "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#86bcb6",
-)
 THRESHOLD_COLOR = "#d62728"
 LEGEND_MAX = 4  # runs named in a panel's header; the tooltip lists them all
+SMOOTHING_CHOICES = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
+X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
+HOVER_PX = 24  # how close (in pixels) the pointer must be to a line for the read-out
 
 
 def _short(label: str, limit: int = 28) -> str:
@@ -34,29 +43,39 @@ class StepAxis(pg.AxisItem):
         return levels or [(1.0, 0.0)]
 
 
-def run_color(index: int) -> QColor:
-    """The colour of the run registered `index`-th in the project (stable across panels)."""
-    return QColor(RUN_COLORS[index % len(RUN_COLORS)])
-
-
 class MetricPanel(QFrame):
     """Signals:
         bell_clicked(str): the user asked for an alert on this panel's metric.
+        spec_changed(): the user changed a setting (the workspace saves the layout).
+        move_requested(int): move this panel by -1 / +1 in the grid.
+        remove_requested(): the user closed this panel.
+        frame_wanted(): something changed that the next frame should draw.
+        view_moved(): the x range on screen changed (long histories re-read their range).
+        hovered(str): the run under the pointer ("" when none).
     """
 
     bell_clicked = Signal(str)
+    spec_changed = Signal()
+    move_requested = Signal(int)
+    remove_requested = Signal()
+    frame_wanted = Signal()
+    view_moved = Signal()
+    hovered = Signal(str)
 
-    def __init__(self, metric: str, *, can_edit: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, spec: PanelSpec, *, can_edit: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.metric_name = metric
-        self.setObjectName(f"panel-{metric}")
+        self.spec = spec
+        self.metric_name = spec.title
+        self.setObjectName(f"panel-{spec.title}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.setMinimumHeight(260)
+        self.curves: dict[tuple[str, str], PanelCurve] = {}
         self._lines: list[pg.InfiniteLine] = []
         self._thresholds: list[Threshold] = []
+        self._highlight: PanelCurve | None = None
 
-        title = QLabel(metric, self)
+        title = QLabel(spec.title, self)
         title.setObjectName("panel-title")
         font = title.font()
         font.setBold(True)
@@ -64,21 +83,29 @@ class MetricPanel(QFrame):
         title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.bell = QToolButton(self)
-        self.bell.setObjectName(f"bell-{metric}")
+        self.bell.setObjectName(f"bell-{spec.title}")
         self.bell.setIcon(resources.icon("bell"))
         self.bell.setAutoRaise(True)
-        self.bell.setAccessibleName(f"Create alert for {metric}")
+        self.bell.setAccessibleName(f"Create alert for {spec.title}")
         self.bell.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        if can_edit:
-            self.bell.setToolTip(f"Create alert for {metric}")
+        if can_edit and spec.metric:
+            self.bell.setToolTip(f"Create alert for {spec.title}")
         else:
             self.bell.setEnabled(False)
-            self.bell.setToolTip("Viewers cannot create automations")
+            self.bell.setToolTip("Viewers cannot create automations" if spec.metric else "Alerts are per metric")
         policy = self.bell.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # the header keeps its height when the bell hides
         self.bell.setSizePolicy(policy)
         self.bell.hide()
         self.bell.clicked.connect(self._on_bell)
+
+        self.menu_button = QToolButton(self)
+        self.menu_button.setObjectName(f"panel-menu-{spec.title}")
+        self.menu_button.setText("⋯")
+        self.menu_button.setAutoRaise(True)
+        self.menu_button.setAccessibleName(f"Panel settings for {spec.title}")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_button.setMenu(self._build_menu())
 
         # The legend sits in the header, above the plot, so it never hides a curve.
         self.legend_label = QLabel(self)
@@ -86,7 +113,10 @@ class MetricPanel(QFrame):
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         self.legend_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._legend: list[tuple[str, QColor]] = []
+        self.readout = QLabel(self)
+        self.readout.setObjectName("panel-readout")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         header = QHBoxLayout()
         header.setContentsMargins(6, 2, 2, 0)
@@ -94,32 +124,105 @@ class MetricPanel(QFrame):
         header.addWidget(title)
         header.addWidget(self.legend_label, 1)
         header.addWidget(self.bell)
+        header.addWidget(self.menu_button)
 
         self.plot = pg.PlotWidget(self, axisItems={"bottom": StepAxis("bottom")})
-        self.plot.setObjectName(f"plot-{metric}")
+        self.plot.setObjectName(f"plot-{spec.title}")
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._style_plot()
         item = self.plot.getPlotItem()
+        # The curves arrive clipped and peak-decimated already (curves.py); these stay as a guard.
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.setLabel("bottom", "step")
-        # Steps are counts: never "step (x0.001)" or "(x1e+06)" SI scaling on the axis.
-        item.getAxis("bottom").enableAutoSIPrefix(False)
+        item.hideButtons()
+        self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
+        self._marker.setZValue(50)
+        item.addItem(self._marker, ignoreBounds=True)
+        self._style_plot()
+        self._apply_x_axis()
+        self._apply_y()
+        item.getViewBox().sigXRangeChanged.connect(self._on_x_range)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(0)
         layout.addLayout(header)
+        layout.addWidget(self.readout)
         layout.addWidget(self.plot, 1)
 
-    # -- curves and lines -------------------------------------------------------------------
+    # -- curves, drawing ------------------------------------------------------------------------
 
-    def add_curve(self, label: str, color: QColor) -> pg.PlotDataItem:
-        self._legend.append((label, color))
+    def add_curve(self, run_id: str, metric: str, label: str, color: QColor,
+                  source: SeriesBuffer | RangeSource) -> PanelCurve:
+        if not self.spec.metric:
+            label = f"{label} · {metric}"
+        curve = PanelCurve(self.plot.getPlotItem(), run_id, metric, label, color, source)
+        curve.set_smoothing(self.spec.smoothing)
+        self.curves[(run_id, metric)] = curve
         self._update_legend()
-        return self.plot.plot([], [], name=label, pen=pg.mkPen(color, width=1.6), antialias=True, symbol=None,
-                              symbolSize=6, symbolPen=pg.mkPen(color), symbolBrush=pg.mkBrush(color))
+        return curve
+
+    def remove_all_curves(self) -> None:
+        for curve in self.curves.values():
+            curve.remove()
+        self.curves.clear()
+        self._update_legend()
+
+    def is_on_screen(self) -> bool:
+        """Shown, on the current tab and not scrolled out of the workspace."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def view_x_range(self) -> tuple[float, float] | None:
+        """The x range to clip to, or None while x follows the data (auto range)."""
+        vb = self.plot.getPlotItem().getViewBox()
+        if vb.autoRangeEnabled()[0]:
+            return None
+        x0, x1 = vb.viewRange()[0]
+        return float(x0), float(x1)
+
+    def pixel_width(self) -> int:
+        return max(16, int(self.plot.getPlotItem().getViewBox().width()))
+
+    def render(self) -> int:
+        """Draw the dirty curves if on screen; returns how many were drawn."""
+        if not self.is_on_screen():
+            return 0
+        view, width, drawn = self.view_x_range(), self.pixel_width(), 0
+        antialias = len(self.curves) <= ANTIALIAS_MAX
+        for curve in self.curves.values():
+            curve.set_antialias(antialias)
+            if curve.dirty and curve.is_visible():
+                curve.render(self.spec.x_mode, view, width, self.spec.smoothing)
+                drawn += 1
+        return drawn
+
+    def mark_all_dirty(self) -> None:
+        for curve in self.curves.values():
+            curve.dirty = True
+        self.frame_wanted.emit()
+
+    def has_dirty(self) -> bool:
+        return any(c.dirty and c.is_visible() for c in self.curves.values())
+
+    def set_run_visible(self, run_id: str, visible: bool) -> None:
+        for (rid, _metric), curve in self.curves.items():
+            if rid == run_id:
+                curve.set_visible(visible)
+                curve.dirty = True
+        self._update_legend()
+        self.frame_wanted.emit()
+
+    def set_highlighted_run(self, run_id: str) -> None:
+        for curve in self.curves.values():
+            curve.set_highlighted(curve.run_id == run_id, self.spec.smoothing)
+
+    def _on_x_range(self, *_args: object) -> None:
+        if self.view_x_range() is not None:
+            self.mark_all_dirty()
+            self.view_moved.emit()
+
+    # -- thresholds and legend -----------------------------------------------------------------
 
     def set_thresholds(self, thresholds: Sequence[Threshold]) -> None:
         """Replace the dashed line of every automation on this metric."""
@@ -148,20 +251,172 @@ class MetricPanel(QFrame):
         return list(self._lines)
 
     def legend_entries(self) -> list[str]:
-        return [label for label, _color in self._legend]
+        return [c.label for c in self.curves.values()]
 
     def _update_legend(self) -> None:
-        shown = self._legend[:LEGEND_MAX]
+        shown = [c for c in self.curves.values() if c.is_visible()]
         parts = [
-            f'<span style="color:{color.name()}">&#9644;</span>&nbsp;{html.escape(_short(label))}'
-            for label, color in shown
+            f'<span style="color:{c.color.name()}">&#9644;</span>&nbsp;{html.escape(_short(c.label))}'
+            for c in shown[:LEGEND_MAX]
         ]
-        if len(self._legend) > LEGEND_MAX:
-            parts.append(f"+{len(self._legend) - LEGEND_MAX} more")
+        if len(shown) > LEGEND_MAX:
+            parts.append(f"+{len(shown) - LEGEND_MAX} more")
+        hidden = len(self.curves) - len(shown)
+        if hidden:
+            parts.append(f"({hidden} hidden)")
         self.legend_label.setText("&nbsp;&nbsp; ".join(parts))
-        self.legend_label.setToolTip("\n".join(label for label, _color in self._legend))
+        self.legend_label.setToolTip("\n".join(c.label for c in shown[:200]))
 
-    # -- bell on hover or keyboard focus ----------------------------------------------------
+    # -- hover read-out and highlight ------------------------------------------------------------
+
+    def nearest_point(self, scene_pos: QPointF) -> tuple[PanelCurve, float, float] | None:
+        """The drawn point closest to the pointer (in pixels), within HOVER_PX."""
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        mouse = vb.mapSceneToView(scene_pos)
+        px, py = vb.viewPixelSize()
+        best, best_d = None, float(HOVER_PX)
+        for curve in self.curves.values():
+            x, y = curve.raw.xData, curve.raw.yData
+            if not curve.is_visible() or x is None or not len(x):
+                continue
+            yv = np.log10(np.where(y > 0, y, np.nan)) if self.spec.log_y else y
+            i = int(np.searchsorted(x, mouse.x()))
+            lo, hi = max(0, i - 2), min(len(x), i + 2)
+            dx = (x[lo:hi] - mouse.x()) / px
+            dy = (yv[lo:hi] - mouse.y()) / py
+            d = np.hypot(dx, dy)
+            if not len(d) or np.all(np.isnan(d)):
+                continue
+            j = int(np.nanargmin(d))
+            if d[j] < best_d:
+                best, best_d = (curve, float(x[lo + j]), float(y[lo + j])), float(d[j])
+        return best
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        found = self.nearest_point(scene_pos)
+        if found is None:
+            self.readout.setText("")
+            self._marker.setData([], [])
+            self.hovered.emit("")
+            return
+        curve, x, y = found
+        step = curve.step_at(self.spec.x_mode, x)
+        self.readout.setText(
+            f'<span style="color:{curve.color.name()}">&#9679;</span> {html.escape(curve.label)}'
+            f" · step {step} · {y:.6g}"
+        )
+        my = np.log10(y) if self.spec.log_y and y > 0 else y
+        self._marker.setData([x], [my], brush=pg.mkBrush(curve.color))
+        self.hovered.emit(curve.run_id)
+
+    # -- the settings menu -----------------------------------------------------------------------
+
+    def _build_menu(self) -> QMenu:
+        menu = QMenu(self)
+        x_menu = menu.addMenu("X axis")
+        group = QActionGroup(x_menu)
+        for mode, label in X_LABELS.items():
+            action = x_menu.addAction(label, lambda m=mode: self.set_x_mode(m))
+            action.setCheckable(True)
+            action.setChecked(mode == self.spec.x_mode)
+            group.addAction(action)
+        log_action = menu.addAction("Log scale (Y)")
+        log_action.setCheckable(True)
+        log_action.setChecked(self.spec.log_y)
+        log_action.toggled.connect(self.set_log_y)
+        s_menu = menu.addMenu("Smoothing (EMA)")
+        s_group = QActionGroup(s_menu)
+        for weight in SMOOTHING_CHOICES:
+            action = s_menu.addAction("Off" if weight == 0 else f"{weight:g}", lambda w=weight: self.set_smoothing(w))
+            action.setCheckable(True)
+            action.setChecked(weight == self.spec.smoothing)
+            s_group.addAction(action)
+        menu.addAction("Y range: automatic", lambda: self.set_y_range(None))
+        menu.addAction("Y range: fix to current view", self._fix_y_range)
+        menu.addSeparator()
+        menu.addAction("Metrics (regex)…", self._ask_pattern)
+        wide = menu.addAction("Wide")
+        wide.setCheckable(True)
+        wide.setChecked(self.spec.wide)
+        wide.toggled.connect(self._set_wide)
+        menu.addAction("Move left", lambda: self.move_requested.emit(-1))
+        menu.addAction("Move right", lambda: self.move_requested.emit(1))
+        menu.addAction("Remove panel", self.remove_requested.emit)
+        return menu
+
+    def set_x_mode(self, mode: str) -> None:
+        self.spec.x_mode = mode
+        self._apply_x_axis()
+        self.plot.getPlotItem().enableAutoRange(x=True)
+        self.mark_all_dirty()
+        self.spec_changed.emit()
+
+    def set_log_y(self, on: bool) -> None:
+        self.spec.log_y = bool(on)
+        self._apply_y()
+        self.spec_changed.emit()
+
+    def set_smoothing(self, weight: float) -> None:
+        self.spec.smoothing = float(weight)
+        for curve in self.curves.values():
+            curve.set_smoothing(self.spec.smoothing)
+        self.frame_wanted.emit()
+        self.spec_changed.emit()
+
+    def set_y_range(self, y_range: tuple[float, float] | None) -> None:
+        self.spec.y_range = y_range
+        self._apply_y()
+        self.spec_changed.emit()
+
+    def _fix_y_range(self) -> None:
+        lo, hi = self.plot.getPlotItem().getViewBox().viewRange()[1]
+        if self.spec.log_y:
+            lo, hi = 10 ** lo, 10 ** hi
+        self.set_y_range((float(lo), float(hi)))
+
+    def _set_wide(self, on: bool) -> None:
+        self.spec.wide = bool(on)
+        self.spec_changed.emit()
+
+    def _ask_pattern(self) -> None:
+        text, ok = QInputDialog.getText(self, "Panel metrics", "Metrics matching (regular expression):",
+                                        text=self.spec.pattern or f"^{self.spec.metric}$")
+        if ok and text:
+            self.set_pattern(text)
+
+    def set_pattern(self, pattern: str) -> None:
+        """Show every metric matching `pattern` (the workspace re-adds the curves)."""
+        self.spec.pattern, self.spec.metric = pattern, ""
+        self.spec_changed.emit()
+
+    def _apply_x_axis(self) -> None:
+        item = self.plot.getPlotItem()
+        mode = self.spec.x_mode
+        if mode == "wall":
+            axis = pg.DateAxisItem("bottom")
+        elif mode == "relative":
+            axis = pg.AxisItem("bottom")
+        else:
+            axis = StepAxis("bottom")
+        item.setAxisItems({"bottom": axis})
+        axis.enableAutoSIPrefix(False)  # steps are counts: never "step (x1e+06)"
+        item.setLabel("bottom", {"step": "step", "relative": "relative time (s)", "wall": "wall time"}[mode])
+        self._style_axis(axis)
+
+    def _apply_y(self) -> None:
+        item = self.plot.getPlotItem()
+        item.setLogMode(x=False, y=self.spec.log_y)
+        if self.spec.y_range is None:
+            item.enableAutoRange(y=True)
+        else:
+            lo, hi = self.spec.y_range
+            if self.spec.log_y:
+                lo, hi = np.log10(max(lo, 1e-300)), np.log10(max(hi, 1e-300))
+            item.setYRange(lo, hi, padding=0)
+
+    # -- bell on hover or keyboard focus ----------------------------------------------------------
 
     def enterEvent(self, event: QEnterEvent) -> None:
         self.bell.show()
@@ -170,6 +425,9 @@ class MetricPanel(QFrame):
     def leaveEvent(self, event: QEvent) -> None:
         if not (self.hasFocus() or self.bell.hasFocus()):
             self.bell.hide()
+        self.readout.setText("")
+        self._marker.setData([], [])
+        self.hovered.emit("")
         super().leaveEvent(event)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
@@ -189,22 +447,29 @@ class MetricPanel(QFrame):
             self.set_thresholds(self._thresholds)
         super().changeEvent(event)
 
-    def _on_bell(self) -> None:
-        self.bell_clicked.emit(self.metric_name)
+    def showEvent(self, event: QEvent) -> None:
+        super().showEvent(event)
+        if self.has_dirty():
+            self.frame_wanted.emit()  # it was skipped while hidden
 
-    # -- looks --------------------------------------------------------------------------------
+    def _on_bell(self) -> None:
+        if self.spec.metric:
+            self.bell_clicked.emit(self.spec.metric)
+
+    # -- looks ------------------------------------------------------------------------------------
 
     def _palette_color(self, role: QPalette.ColorRole, alpha: int = 255) -> QColor:
         color = QColor(self.palette().color(role))
         color.setAlpha(alpha)
         return color
 
+    def _style_axis(self, axis: pg.AxisItem) -> None:
+        axis.setPen(pg.mkPen(self._palette_color(QPalette.ColorRole.Text, alpha=140)))
+        axis.setTextPen(self._palette_color(QPalette.ColorRole.Text))
+
     def _style_plot(self) -> None:
         """Follow the window's light/dark palette instead of pyqtgraph's black default."""
         self.plot.setBackground(self._palette_color(QPalette.ColorRole.Base))
-        text = self._palette_color(QPalette.ColorRole.Text)
-        axis_pen = pg.mkPen(self._palette_color(QPalette.ColorRole.Text, alpha=140))
         for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(axis_pen)
-            axis.setTextPen(text)
+            self._style_axis(self.plot.getAxis(name))
+        self._marker.setPen(pg.mkPen(self._palette_color(QPalette.ColorRole.Base), width=1.5))

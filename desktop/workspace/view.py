@@ -1,27 +1,34 @@
-"""The workspace: a grid of metric panels that follows the project's runs live.
+"""The workspace: a grid of plot panels that follows the project's runs live.
 
 Data flow (buffer at the data rate, paint at the frame rate):
-  StoreWatcher `metrics` event → (run, key) pending → one TaskRunner fetch of only the new
-  points → appended to that curve's SeriesBuffer → curve marked dirty → the one repaint
-  timer (~30 fps) calls `setData` on dirty curves, never per point.
+  start-up: one outline read (runs, keys, extents, thresholds), then one read per metric, the
+  panels on screen first; short histories come whole, long ones as a min/max envelope.
+  live: StoreWatcher `metrics` event → (run, key) pending → one TaskRunner fetch of only the new
+  points → appended to that curve's SeriesBuffer → curve dirty → the one frame timer (~30 fps)
+  lets each on-screen panel clip and peak-decimate its dirty curves; hidden panels do nothing.
+  long histories: when the x range moves, the panel's curves re-read just that step range,
+  bucketed to the panel's pixel width, in the background; stale reads are dropped.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.context import AppContext
 from desktop.guard import alive
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
 from desktop.workspace import loading
-from desktop.workspace.buffers import SeriesBuffer
-from desktop.workspace.panel import MetricPanel, run_color
+from desktop.workspace.buffers import MEMORY_LIMIT, RangeSource, SeriesBuffer
+from desktop.workspace.curves import PanelCurve, run_color
+from desktop.workspace.layout import Layout, PanelSpec, load_layout, save_layout, settings_key
+from desktop.workspace.panel import MetricPanel
+from desktop.workspace.visibility import RunVisibility
 from store import entities as e
 from store import events
 
@@ -29,11 +36,12 @@ log = logging.getLogger("runbell.workspace")
 
 COLUMNS = 2
 FRAME_MS = 33
+RANGE_DEBOUNCE_MS = 60
 
 
 class WorkspaceView(QWidget):
     """Signals:
-        loaded(): the first snapshot is on screen (panels exist, curves hold their data).
+        loaded(): the first read is on screen (panels exist, curves hold their data).
         bell_dialog_opened(object): the BellDialog just opened from a panel's bell.
     """
 
@@ -42,24 +50,33 @@ class WorkspaceView(QWidget):
 
     def __init__(
         self, ctx: AppContext, tasks: TaskRunner, watcher: StoreWatcher, project_id: int,
-        parent: QWidget | None = None,
+        parent: QWidget | None = None, *, visibility: RunVisibility | None = None,
+        memory_limit: int = MEMORY_LIMIT,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("workspace")
         self._ctx = ctx
         self._tasks = tasks
         self._project_id = project_id
-        self._panels: dict[str, MetricPanel] = {}
-        self._buffers: dict[loading.CurveKey, SeriesBuffer] = {}
-        self._curves: dict[loading.CurveKey, pg.PlotDataItem] = {}
+        self._memory_limit = memory_limit
+        self.visibility = visibility or RunVisibility(self)
+        self.visibility.changed.connect(self._on_visibility)
+        self._settings_key = settings_key(ctx.db.url, project_id)
+        self._layout: Layout = load_layout(self._settings_key)
+        self._panels: list[MetricPanel] = []
+        self._sources: dict[loading.CurveKey, SeriesBuffer | RangeSource] = {}
         self._run_names: dict[str, str] = {}
         self._run_order: dict[str, int] = {}
+        self._run_t0: dict[str, float] = {}
         self._thresholds: list[loading.Threshold] = []
         self._pending: set[loading.CurveKey] = set()
-        self._dirty: set[loading.CurveKey] = set()
-        self._busy = True  # the first snapshot is loading; live fetches wait for it
+        self._busy = True  # the first read is in flight; live fetches wait for it
         self._is_loaded = False
+        self._keys_left = 0
+        self._generation = itertools.count()
+        self._range_gen: dict[int, int] = {}  # id(panel) → generation of its newest range read
         self.bell_dialog = None
+        self.frames = 0  # frames that drew something (benchmarks)
 
         self._timer = QTimer(self)
         self._timer.setObjectName("workspace-repaint")
@@ -71,27 +88,38 @@ class WorkspaceView(QWidget):
         self._status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._status.setWordWrap(True)
 
+        add = QPushButton("Add panel…", self)
+        add.setObjectName("workspace-add-panel")
+        add.clicked.connect(self._ask_new_panel)
+        toolbar = QHBoxLayout()
+        toolbar.setContentsMargins(8, 4, 8, 0)
+        toolbar.addStretch(1)
+        toolbar.addWidget(add)
+
         self._grid_host = QWidget(self)
         self._grid = QGridLayout(self._grid_host)
         self._grid.setContentsMargins(8, 8, 8, 8)
         self._grid.setSpacing(8)
         for column in range(COLUMNS):
             self._grid.setColumnStretch(column, 1)
-        scroll = QScrollArea(self)
-        scroll.setObjectName("workspace-scroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self._grid_host)
+        self._scroll = QScrollArea(self)
+        self._scroll.setObjectName("workspace-scroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._scroll.setWidget(self._grid_host)
+        self._scroll.verticalScrollBar().valueChanged.connect(self._want_frame)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
         layout.addWidget(self._status)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self._scroll, 1)
 
         watcher.events_arrived.connect(self._on_events)
+        db = ctx.db
         self._tasks.run(
-            lambda: loading.load_snapshot(ctx.db, project_id),
-            alive(self, self._on_snapshot), alive(self, self._on_load_failed),
+            lambda: loading.load_outline(db, project_id),
+            alive(self, self._on_outline), alive(self, self._on_load_failed),
         )
 
     # -- public, for the project page and tests -----------------------------------------------
@@ -100,14 +128,54 @@ class WorkspaceView(QWidget):
     def is_loaded(self) -> bool:
         return self._is_loaded
 
+    @property
+    def panels(self) -> list[MetricPanel]:
+        return list(self._panels)
+
     def panel(self, metric: str) -> MetricPanel | None:
-        return self._panels.get(metric)
+        """The panel of `metric` (its own panel first, else the first panel showing it)."""
+        for panel in self._panels:
+            if panel.spec.metric == metric:
+                return panel
+        return next((p for p in self._panels if p.spec.matches(metric)), None)
 
     def metrics(self) -> list[str]:
-        return sorted(self._panels)
+        return sorted(p.spec.metric for p in self._panels if p.spec.metric)
 
-    def curve(self, run_id: str, metric: str) -> pg.PlotDataItem | None:
-        return self._curves.get((run_id, metric))
+    def curve(self, run_id: str, metric: str):  # noqa: ANN201 - pg.PlotDataItem
+        panel = self.panel(metric)
+        found = None if panel is None else panel.curves.get((run_id, metric))
+        return None if found is None else found.raw
+
+    def panel_curve(self, run_id: str, metric: str) -> PanelCurve | None:
+        panel = self.panel(metric)
+        return None if panel is None else panel.curves.get((run_id, metric))
+
+    def add_panel(self, spec: PanelSpec) -> MetricPanel:
+        self._layout.panels.append(spec)
+        panel = self._make_panel(spec)
+        self._relayout()
+        self._save()
+        return panel
+
+    def remove_panel(self, panel: MetricPanel) -> None:
+        index = self._panels.index(panel)
+        self._panels.pop(index)
+        spec = self._layout.panels.pop(index)
+        if spec.metric:
+            self._layout.removed.add(spec.metric)
+        self._grid.removeWidget(panel)
+        panel.deleteLater()
+        self._relayout()
+        self._save()
+
+    def move_panel(self, panel: MetricPanel, delta: int) -> None:
+        index = self._panels.index(panel)
+        target = max(0, min(len(self._panels) - 1, index + delta))
+        for seq in (self._panels, self._layout.panels):
+            seq.insert(target, seq.pop(index))
+        self._relayout()
+        self._save()
 
     def open_bell_dialog(self, metric: str):  # noqa: ANN201 - BellDialog, imported lazily
         from desktop.bell_dialog import BellDialog
@@ -124,19 +192,50 @@ class WorkspaceView(QWidget):
     def shutdown(self) -> None:
         """Stop painting (the page is going away)."""
         self._timer.stop()
-        self._dirty.clear()
         self._pending.clear()
+        self._range_gen.clear()
 
-    # -- loading --------------------------------------------------------------------------------
+    # -- start-up: outline, then one metric at a time ---------------------------------------------
 
-    def _on_snapshot(self, snapshot: loading.Snapshot) -> None:
-        for run in snapshot.runs:
-            self._register_run(run.id, run.name)
-        for key in snapshot.keys:
-            self._ensure_panel(key)
-        self._thresholds = snapshot.thresholds
-        self._apply_series(snapshot.series)
-        self._apply_thresholds()
+    def _on_outline(self, outline: loading.Outline) -> None:
+        for run in outline.runs:
+            self._register_run(run.id, run.name, run.created_at.timestamp())
+        self._thresholds = outline.thresholds
+        self._layout.with_defaults(outline.keys)
+        for spec in self._layout.panels:
+            self._make_panel(spec)
+        self._relayout()
+        for (run_id, key), (first, last, count) in outline.extents.items():
+            if count > self._memory_limit:
+                empty = np.empty(0)
+                self._sources[(run_id, key)] = RangeSource(first, last, count, empty, empty, empty, empty)
+        # the metrics of the panels on screen first
+        order = {p.spec.metric: i for i, p in enumerate(self._panels)}
+        keys = sorted(outline.keys, key=lambda k: (order.get(k, len(order)), k))
+        self._keys_left = len(keys)
+        db, limit = self._ctx.db, self._memory_limit
+        for key in keys:
+            extents = {ck: ext for ck, ext in outline.extents.items() if ck[1] == key}
+            self._tasks.run(
+                lambda k=key, x=extents: loading.load_key(db, k, x, limit),
+                alive(self, self._on_key), alive(self, self._on_load_failed),
+            )
+        if not keys:
+            self._finish_start()
+
+    def _on_key(self, data: loading.KeyData) -> None:
+        self._apply_series(data.series)
+        for curve_key, envelope in data.envelopes.items():
+            source = self._sources.get(curve_key)
+            if isinstance(source, RangeSource):
+                source.replace(envelope.steps, envelope.mins, envelope.maxs, envelope.walls, envelope.covers)
+                self._ensure_curves(*curve_key)
+                self._mark_dirty(curve_key)
+        self._keys_left -= 1
+        if self._keys_left <= 0:
+            self._finish_start()
+
+    def _finish_start(self) -> None:
         self._busy = False
         self._is_loaded = True
         self._update_status()
@@ -147,6 +246,8 @@ class WorkspaceView(QWidget):
         self._busy = False
         self._status.setText(f"Could not load the metrics: {exc}")
         self._status.show()
+
+    # -- live -------------------------------------------------------------------------------------
 
     def _on_events(self, batch: Sequence[e.Event]) -> None:
         thresholds_changed = False
@@ -159,7 +260,13 @@ class WorkspaceView(QWidget):
                 self._register_run(event.run_id, str(event.payload.get("name") or event.run_id))
             elif event.type == events.METRICS:
                 for key in event.payload.get("keys", ()):
-                    self._pending.add((event.run_id, key))
+                    source = self._sources.get((event.run_id, key))
+                    if isinstance(source, RangeSource):
+                        source.last_step = max(source.last_step, int(event.payload.get("last_step") or 0))
+                        for panel in self._panels_of(key):
+                            self._schedule_range_read(panel)
+                    else:
+                        self._pending.add((event.run_id, key))
         if thresholds_changed:
             self._reload_thresholds()
         self._fetch()
@@ -170,8 +277,9 @@ class WorkspaceView(QWidget):
             return
         requests = []
         for run_id, key in sorted(self._pending):
-            buffer = self._buffers.get((run_id, key))
-            requests.append((run_id, key, None if buffer is None else buffer.last_step))
+            buffer = self._sources.get((run_id, key))
+            last = buffer.last_step if isinstance(buffer, SeriesBuffer) else None
+            requests.append((run_id, key, last))
         unknown = sorted({run_id for run_id, _ in self._pending} - set(self._run_names))
         self._pending.clear()
         self._busy = True
@@ -183,7 +291,7 @@ class WorkspaceView(QWidget):
 
     def _on_new_points(self, result: loading.NewPoints) -> None:
         for run in result.runs:
-            self._register_run(run.id, run.name)
+            self._register_run(run.id, run.name, run.created_at.timestamp())
         self._apply_series(result.series)
         self._busy = False
         self._update_status()
@@ -195,6 +303,52 @@ class WorkspaceView(QWidget):
         self._status.setText(f"Live update paused: {exc}")
         self._status.show()
         # the next metrics event retries from the last step shown; nothing is skipped
+
+    # -- long histories: read the visible range ----------------------------------------------------
+
+    def _schedule_range_read(self, panel: MetricPanel) -> None:
+        timer = panel.findChild(QTimer, "range-debounce")
+        if timer is None:
+            timer = QTimer(panel)
+            timer.setObjectName("range-debounce")
+            timer.setSingleShot(True)
+            timer.setInterval(RANGE_DEBOUNCE_MS)
+            timer.timeout.connect(lambda p=panel: self._read_range(p))
+        timer.start()
+
+    def _read_range(self, panel: MetricPanel) -> None:
+        long_curves = [c for c in panel.curves.values() if isinstance(c.source, RangeSource) and c.is_visible()]
+        if not long_curves or not panel.is_on_screen():
+            return
+        view = panel.view_x_range() if panel.spec.x_mode == "step" else None
+        requests = []
+        for curve in long_curves:
+            src = curve.source
+            lo, hi = src.first_step, src.last_step
+            if view is not None:
+                lo, hi = max(lo, int(np.floor(view[0]))), min(hi, int(np.ceil(view[1])))
+            if lo <= hi:
+                requests.append((curve.run_id, curve.metric, lo, hi))
+        generation = next(self._generation)
+        self._range_gen[id(panel)] = generation
+        gens, pid = self._range_gen, id(panel)
+        db, width = self._ctx.db, panel.pixel_width()
+        self._tasks.run(
+            lambda: loading.load_ranges(db, requests, width, lambda: gens.get(pid) == generation),
+            alive(panel, lambda result: self._on_range(panel, generation, result)),
+            alive(self, self._on_fetch_failed),
+        )
+
+    def _on_range(self, panel: MetricPanel, generation: int, result: dict) -> None:
+        if self._range_gen.get(id(panel)) != generation:
+            return  # the view moved on meanwhile
+        for curve_key, envelope in result.items():
+            source = self._sources.get(curve_key)
+            if isinstance(source, RangeSource):
+                source.replace(envelope.steps, envelope.mins, envelope.maxs, envelope.walls, envelope.covers)
+                self._mark_dirty(curve_key)
+
+    # -- thresholds ---------------------------------------------------------------------------------
 
     def _reload_thresholds(self) -> None:
         db, project_id = self._ctx.db, self._project_id
@@ -213,55 +367,117 @@ class WorkspaceView(QWidget):
     def _on_automation_saved(self, _automation: object) -> None:
         self._reload_thresholds()
 
-    # -- model → view ---------------------------------------------------------------------------
+    def _apply_thresholds(self) -> None:
+        for panel in self._panels:
+            panel.set_thresholds([t for t in self._thresholds if panel.spec.matches(t.metric)])
 
-    def _register_run(self, run_id: str, name: str) -> None:
+    # -- model → view -------------------------------------------------------------------------------
+
+    def _register_run(self, run_id: str, name: str, t0: float | None = None) -> None:
         if run_id not in self._run_order:
             self._run_order[run_id] = len(self._run_order)
         self._run_names[run_id] = name
+        if t0 is not None:
+            self._run_t0[run_id] = t0
 
     def _apply_series(self, series: dict[loading.CurveKey, loading.Series]) -> None:
-        for (run_id, key), (steps, values) in series.items():
-            buffer = self._buffers.get((run_id, key))
-            if buffer is None:
-                buffer = self._buffers[(run_id, key)] = SeriesBuffer()
-            if buffer.extend(steps, values):
-                self._ensure_curve(run_id, key)
-                self._dirty.add((run_id, key))
-        if self._dirty and not self._timer.isActive():
+        ordered = sorted(series.items(), key=lambda item: (self._run_order.get(item[0][0], 1 << 30), item[0]))
+        for curve_key, (steps, values, walls) in ordered:
+            source = self._sources.get(curve_key)
+            if source is None:
+                source = self._sources[curve_key] = SeriesBuffer(max(256, len(steps)))
+            if isinstance(source, SeriesBuffer) and source.extend(steps, values, walls):
+                if curve_key[1] not in {p.spec.metric for p in self._panels} and self._layout.with_defaults(
+                        [curve_key[1]]):
+                    self._make_panel(self._layout.panels[-1])
+                    self._relayout()
+                self._ensure_curves(*curve_key)
+                self._mark_dirty(curve_key)
+
+    def _panels_of(self, metric: str) -> list[MetricPanel]:
+        return [p for p in self._panels if p.spec.matches(metric)]
+
+    def _mark_dirty(self, curve_key: loading.CurveKey) -> None:
+        for panel in self._panels_of(curve_key[1]):
+            curve = panel.curves.get(curve_key)
+            if curve is not None:
+                curve.dirty = True
+        self._want_frame()
+
+    def _want_frame(self, *_args: object) -> None:
+        if not self._timer.isActive():
             self._timer.start()
 
-    def _ensure_panel(self, metric: str) -> MetricPanel:
-        panel = self._panels.get(metric)
-        if panel is None:
-            panel = MetricPanel(metric, can_edit=self._ctx.can_edit, parent=self._grid_host)
-            panel.bell_clicked.connect(self.open_bell_dialog)
-            panel.set_thresholds([t for t in self._thresholds if t.metric == metric])
-            self._panels[metric] = panel
-            self._relayout()
+    def _make_panel(self, spec: PanelSpec) -> MetricPanel:
+        panel = MetricPanel(spec, can_edit=self._ctx.can_edit, parent=self._grid_host)
+        panel.bell_clicked.connect(self.open_bell_dialog)
+        panel.frame_wanted.connect(self._want_frame)
+        panel.view_moved.connect(lambda p=panel: self._schedule_range_read(p))
+        panel.hovered.connect(panel.set_highlighted_run)
+        panel.spec_changed.connect(lambda p=panel: self._on_spec_changed(p))
+        panel.move_requested.connect(lambda delta, p=panel: self.move_panel(p, delta))
+        panel.remove_requested.connect(lambda p=panel: self.remove_panel(p))
+        panel.set_thresholds([t for t in self._thresholds if spec.matches(t.metric)])
+        self._panels.append(panel)
+        self._fill_panel(panel)
         return panel
 
-    def _ensure_curve(self, run_id: str, metric: str) -> pg.PlotDataItem:
-        curve = self._curves.get((run_id, metric))
-        if curve is None:
-            panel = self._ensure_panel(metric)
-            self._register_run(run_id, self._run_names.get(run_id, run_id))
-            curve = panel.add_curve(self._run_names[run_id], run_color(self._run_order[run_id]))
-            curve.setObjectName(f"curve-{run_id}")
-            self._curves[(run_id, metric)] = curve
-        return curve
+    def _fill_panel(self, panel: MetricPanel) -> None:
+        for run_id, key in sorted(self._sources, key=lambda ck: (self._run_order.get(ck[0], 0), ck[1])):
+            if panel.spec.matches(key):
+                self._add_curve(panel, run_id, key)
+
+    def _ensure_curves(self, run_id: str, metric: str) -> None:
+        for panel in self._panels_of(metric):
+            if (run_id, metric) not in panel.curves:
+                self._add_curve(panel, run_id, metric)
+
+    def _add_curve(self, panel: MetricPanel, run_id: str, metric: str) -> None:
+        self._register_run(run_id, self._run_names.get(run_id, run_id))
+        curve = panel.add_curve(run_id, metric, self._run_names[run_id], run_color(self._run_order[run_id]),
+                                self._sources[(run_id, metric)])
+        curve.t0 = self._run_t0.get(run_id)
+        if not self.visibility.is_visible(run_id):
+            curve.set_visible(False)
+
+    def _on_spec_changed(self, panel: MetricPanel) -> None:
+        if panel.objectName() != f"panel-{panel.spec.title}":  # its metric selection changed
+            panel.setObjectName(f"panel-{panel.spec.title}")
+            panel.remove_all_curves()
+            self._fill_panel(panel)
+            panel.set_thresholds([t for t in self._thresholds if panel.spec.matches(t.metric)])
+            panel.mark_all_dirty()
+        self._relayout()
+        self._save()
+
+    def _on_visibility(self, run_id: str, visible: bool) -> None:
+        for panel in self._panels:
+            panel.set_run_visible(run_id, visible)
+
+    def _ask_new_panel(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getText(self, "Add panel", "Metrics matching (regular expression):")
+        if ok and text:
+            self.add_panel(PanelSpec(pattern=text))
+
+    def _save(self) -> None:
+        save_layout(self._settings_key, self._layout)
 
     def _relayout(self) -> None:
-        """Panels in metric order, two per row (new metrics slot in where they sort)."""
-        for panel in self._panels.values():
+        """Panels in layout order, two per row; a wide panel takes a row of its own."""
+        for panel in self._panels:
             self._grid.removeWidget(panel)
-        for index, metric in enumerate(sorted(self._panels)):
-            self._grid.addWidget(self._panels[metric], index // COLUMNS, index % COLUMNS)
+        row = column = 0
+        for panel in self._panels:
+            if panel.spec.wide and column:
+                row, column = row + 1, 0
+            span = COLUMNS if panel.spec.wide else 1
+            self._grid.addWidget(panel, row, column, 1, span)
+            column += span
+            if column >= COLUMNS:
+                row, column = row + 1, 0
         self._update_status()
-
-    def _apply_thresholds(self) -> None:
-        for metric, panel in self._panels.items():
-            panel.set_thresholds([t for t in self._thresholds if t.metric == metric])
 
     def _update_status(self) -> None:
         if self._panels:
@@ -274,19 +490,9 @@ class WorkspaceView(QWidget):
             self._status.show()
 
     def _repaint(self) -> None:
-        """The frame tick: hand each dirty curve its buffer views, then sleep when idle."""
-        if not self._dirty:
+        """The frame tick: on-screen panels draw their dirty curves; idle when nothing is left."""
+        drawn = sum(panel.render() for panel in self._panels)
+        if drawn:
+            self.frames += 1
+        if not any(p.has_dirty() and p.is_on_screen() for p in self._panels):
             self._timer.stop()
-            return
-        dirty, self._dirty = self._dirty, set()
-        for key in dirty:
-            buffer = self._buffers[key]
-            steps, values = buffer.steps, buffer.values
-            if not buffer.finite:  # draw through NaN/Inf gaps, so isolated finite points still show
-                keep = np.isfinite(values)
-                steps, values = steps[keep], values[keep]
-            curve = self._curves[key]
-            curve.setData(steps, values, skipFiniteCheck=True)
-            symbol = "o" if len(steps) == 1 else None  # a lone point has no line to draw
-            if curve.opts["symbol"] != symbol:
-                curve.setSymbol(symbol)

@@ -1,0 +1,271 @@
+"""Workspace plotting benchmark (headless, offscreen, one process run, side by side).
+
+1. static: 10 runs × 1,000,000 points in one panel. Time to the first full view, then median and
+   p95 frame time over a pan/zoom sequence; the same against plain pyqtgraph `plot()` of the same
+   arrays with no downsampling (the baseline), and the ratio. Goal: p95 frame ≤ 33 ms.
+2. live: 20 runs logging 10 metrics at 50 steps/s into the store (a separate writer process)
+   while the workspace shows them: p95 frame time and lag from log to pixel. Goal: lag p95 ≤ 250 ms.
+3. start-up: a store of 200 runs × 10 metrics × 5,000 points: time until the project's
+   workspace is painted. Goal ≤ 1.5 s.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/plots.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+import pyqtgraph as pg  # noqa: E402
+from store import metrics, runs, teams  # noqa: E402
+from store.db import Database  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def write_series(db, run_id: str, key: str, values: np.ndarray, chunk: int = 50_000, wall0: float = 1.7e9) -> None:
+    steps = np.arange(len(values))
+    metrics.import_series(db, run_id, key, steps, values, wall0 + steps * 0.01, chunk=chunk)
+
+
+def make_world(folder: str, name: str):
+    from desktop.context import AppContext
+
+    db = Database(f"sqlite:///{folder}/{name}.db")
+    team, user = teams.ensure_default_team(db, "bench")
+    project = teams.get_or_create_project(db, team.id, name)
+    return db, AppContext(db, team, user), project
+
+
+def pump_until(app: QApplication, done, timeout: float = 120.0) -> float:
+    start = time.perf_counter()
+    while not done():
+        app.processEvents()
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("benchmark step did not finish")
+        time.sleep(0.001)
+    return time.perf_counter() - start
+
+
+def open_workspace(ctx, project_id: int):
+    from desktop.store_watcher import StoreWatcher
+    from desktop.tasks import TaskRunner
+    from desktop.workspace import WorkspaceView
+
+    tasks = TaskRunner(max_threads=4)
+    watcher = StoreWatcher(ctx.db, interval_s=0.05)
+    view = WorkspaceView(ctx, tasks, watcher, project_id)
+    watcher.start()
+    view.resize(1400, 900)
+    view.show()
+    return view, tasks, watcher
+
+
+def settled(view) -> bool:
+    return view.is_loaded and not any(p.has_dirty() and p.is_on_screen() for p in view.panels)
+
+
+def zoom_sequence(n_points: int, frames: int) -> list[tuple[float, float]]:
+    """Zoom in towards the middle, pan across, zoom back out."""
+    seq, mid = [], n_points / 2
+    for i in range(frames // 3):
+        half = n_points / 2 * (0.85 ** i)
+        seq.append((mid - half, mid + half))
+    half = seq[-1][1] - mid
+    for i in range(frames // 3):
+        c = mid + (i - frames / 6) * half * 0.2
+        seq.append((c - half, c + half))
+    seq.extend(reversed(seq[: frames // 3]))
+    return seq
+
+
+# -- 1. static ------------------------------------------------------------------------------------
+
+def bench_static(app: QApplication, folder: str, n_runs: int, n_points: int, frames: int) -> dict:
+    db, ctx, project = make_world(folder, "static")
+    rng = np.random.default_rng(0)
+    arrays = []
+    for i in range(n_runs):
+        y = np.cumsum(rng.standard_normal(n_points)) * 0.01 + i
+        y[rng.integers(n_points)] += 50  # one spike per run
+        arrays.append(y)
+        run = runs.create_run(db, project.id, name=f"run-{i}")
+        write_series(db, run.id, "loss", y)
+    t0 = time.perf_counter()
+    view, tasks, watcher = open_workspace(ctx, project.id)
+    pump_until(app, lambda: settled(view))
+    view.grab()
+    first_view = time.perf_counter() - t0
+    panel = view.panel("loss")
+    ours = []
+    for x0, x1 in zoom_sequence(n_points, frames):
+        start = time.perf_counter()
+        panel.plot.setXRange(x0, x1, padding=0)
+        view._repaint()
+        panel.plot.grab()
+        ours.append(time.perf_counter() - start)
+        app.processEvents()  # range reads land in the background and draw on later frames
+    pump_until(app, lambda: settled(view))
+    view.close()
+    watcher.stop()
+    tasks.wait_idle(30_000)
+
+    base = pg.PlotWidget()
+    base.resize(1400, 450)
+    base.show()
+    x = np.arange(n_points, dtype=np.float64)
+    t0 = time.perf_counter()
+    for y in arrays:
+        base.plot(x, y)
+    base.grab()
+    base_first = time.perf_counter() - t0
+    theirs = []
+    for x0, x1 in zoom_sequence(n_points, max(6, frames // 4)):  # the baseline is slow: fewer frames
+        start = time.perf_counter()
+        base.setXRange(x0, x1, padding=0)
+        base.grab()
+        theirs.append(time.perf_counter() - start)
+    base.close()
+    db.dispose()
+    return {"first_view_s": first_view, "median_ms": pct(ours, 50) * 1e3, "p95_ms": pct(ours, 95) * 1e3,
+            "base_first_view_s": base_first, "base_median_ms": pct(theirs, 50) * 1e3,
+            "base_p95_ms": pct(theirs, 95) * 1e3}
+
+
+# -- 2. live --------------------------------------------------------------------------------------
+
+def _writer(url: str, run_ids: list[str], n_metrics: int, rate: float, seconds: float, flush_s: float) -> None:
+    db = Database(url)
+    step = 0
+    start = time.time()
+    next_flush = start
+    while time.time() - start < seconds:
+        next_flush += flush_s
+        now = time.time()
+        target = int((now - start) * rate)
+        for run_id in run_ids:
+            points = [(f"m{k}", s, float(np.sin(s / 50 + k)), now) for s in range(step, target) for k in range(n_metrics)]
+            if points:
+                runs.append_points(db, run_id, points)
+        step = max(step, target)
+        time.sleep(max(0.0, next_flush - time.time()))
+    db.dispose()
+
+
+def bench_live(app: QApplication, folder: str, n_runs: int, n_metrics: int, rate: float, seconds: float) -> dict:
+    db, ctx, project = make_world(folder, "live")
+    run_ids = [runs.create_run(db, project.id, name=f"live-{i}").id for i in range(n_runs)]
+    runs.append_points(db, run_ids[0], [(f"m{k}", 0, 0.0, time.time()) for k in range(n_metrics)])  # panels exist
+    view, tasks, watcher = open_workspace(ctx, project.id)
+    pump_until(app, lambda: view.is_loaded)
+    frames, lags = [], []
+    original = view._repaint
+
+    def timed_repaint() -> None:
+        start = time.perf_counter()
+        original()
+        now = time.time()
+        frames.append(time.perf_counter() - start)
+        for panel in view.panels:
+            if not panel.is_on_screen():
+                continue
+            for curve in panel.curves.values():
+                x = curve.raw.xData
+                src = curve.source
+                if x is None or not len(x) or not hasattr(src, "walls") or not len(src.walls):
+                    continue
+                shown = int(x[-1])
+                seen = getattr(curve, "_bench_seen", 0)
+                if shown > seen:
+                    i = int(np.searchsorted(src.steps, shown))
+                    lags.append(now - float(src.walls[min(i, len(src.walls) - 1)]))
+                    curve._bench_seen = shown
+
+    view._timer.timeout.disconnect()
+    view._timer.timeout.connect(timed_repaint)
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_writer, args=(db.url, run_ids, n_metrics, rate, seconds, 0.1))
+    proc.start()
+    deadline = time.perf_counter() + seconds + 60
+    while proc.is_alive() and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.002)
+    proc.join()
+    pump_until(app, lambda: view._busy is False and not view._pending, timeout=30)
+    watcher.stop()
+    view.close()
+    tasks.wait_idle(30_000)
+    db.dispose()
+    return {"frames": len(frames), "frame_p95_ms": pct(frames, 95) * 1e3, "frame_median_ms": pct(frames, 50) * 1e3,
+            "lag_median_ms": pct(lags, 50) * 1e3, "lag_p95_ms": pct(lags, 95) * 1e3}
+
+
+# -- 3. start-up ----------------------------------------------------------------------------------
+
+def bench_startup(app: QApplication, folder: str, n_runs: int, n_metrics: int, n_points: int) -> dict:
+    db, ctx, project = make_world(folder, "startup")
+    rng = np.random.default_rng(2)
+    for i in range(n_runs):
+        run = runs.create_run(db, project.id, name=f"run-{i}")
+        for k in range(n_metrics):
+            write_series(db, run.id, f"metric/{k}", np.cumsum(rng.standard_normal(n_points)) * 0.01, chunk=1000)
+    db.dispose()
+    db2 = Database(db.url)  # a cold connection, as at app start
+    from desktop.context import AppContext
+
+    ctx = AppContext(db2, ctx.team, ctx.user)
+    t0 = time.perf_counter()
+    view, tasks, watcher = open_workspace(ctx, project.id)
+    pump_until(app, lambda: settled(view))
+    view.grab()
+    painted = time.perf_counter() - t0
+    watcher.stop()
+    view.close()
+    tasks.wait_idle(30_000)
+    db2.dispose()
+    return {"painted_s": painted}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller workloads (CI smoke run)")
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv)
+    with tempfile.TemporaryDirectory() as folder:
+        if args.quick:
+            static = bench_static(app, folder, 10, 200_000, 30)
+            live = bench_live(app, folder, 20, 10, 50, 4)
+            startup = bench_startup(app, folder, 50, 10, 5000)
+        else:
+            static = bench_static(app, folder, 10, 1_000_000, 60)
+            live = bench_live(app, folder, 20, 10, 50, 15)
+            startup = bench_startup(app, folder, 200, 10, 5000)
+    print("static (10 runs in one panel)              runbell      plain plot()   ratio")
+    print(f"  time to first full view                  {static['first_view_s']:8.2f} s  "
+          f"{static['base_first_view_s']:8.2f} s   {static['base_first_view_s'] / static['first_view_s']:6.1f}x")
+    print(f"  frame median (pan/zoom)                  {static['median_ms']:8.1f} ms "
+          f"{static['base_median_ms']:8.1f} ms  {static['base_median_ms'] / static['median_ms']:6.1f}x")
+    print(f"  frame p95 (pan/zoom)     goal <= 33 ms   {static['p95_ms']:8.1f} ms "
+          f"{static['base_p95_ms']:8.1f} ms  {static['base_p95_ms'] / static['p95_ms']:6.1f}x")
+    print(f"live (20 runs x 10 metrics x 50 steps/s): {live['frames']} frames, frame median "
+          f"{live['frame_median_ms']:.1f} ms, p95 {live['frame_p95_ms']:.1f} ms (goal <= 33); "
+          f"log-to-pixel lag median {live['lag_median_ms']:.0f} ms, p95 {live['lag_p95_ms']:.0f} ms (goal <= 250)")
+    print(f"start-up: workspace painted in {startup['painted_s']:.2f} s (goal <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""One run's line in one panel: turns its source into the few points the panel can show.
+
+Each frame a dirty curve is clipped to the x range on screen and min/max-decimated to the
+panel's pixel width (`decimate.py`), so the line item never holds more than ~2 points per pixel
+however long the history is, and every spike survives.
+"""
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from desktop.workspace.buffers import RangeSource, SeriesBuffer
+from desktop.workspace.decimate import clip_to_range, ema, envelope_line, peak_decimate
+
+# Distinct, colour-blind-friendly enough on light and dark backgrounds; then golden-ratio hues.
+RUN_COLORS = (
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1",
+    "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#86bcb6",
+)
+FAINT_ALPHA = 70
+ANTIALIAS_MAX = 20  # curves per panel drawn antialiased; beyond, plain lines keep frames short
+
+
+def run_color(index: int) -> QColor:
+    """The colour of the run registered `index`-th in the project (stable across panels)."""
+    if index < len(RUN_COLORS):
+        return QColor(RUN_COLORS[index])
+    hue = (index * 0.618033988749895) % 1.0
+    tier = (index // len(RUN_COLORS)) % 3
+    r, g, b = colorsys.hsv_to_rgb(hue, (0.75, 0.55, 0.9)[tier], (0.85, 0.7, 0.6)[tier])
+    return QColor.fromRgbF(r, g, b)
+
+
+class PanelCurve:
+    """The raw line (faint while smoothing) and, when smoothing, the EMA line on top."""
+
+    def __init__(self, plot: pg.PlotItem, run_id: str, metric: str, label: str, color: QColor,
+                 source: SeriesBuffer | RangeSource) -> None:
+        self.run_id = run_id
+        self.metric = metric
+        self.label = label
+        self.color = QColor(color)
+        self.source = source
+        self.t0: float | None = None  # start of the run (relative time axis)
+        self.dirty = True
+        self.highlighted = False
+        self._plot = plot
+        self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
+        self.raw = pg.PlotDataItem([], [], name=label, antialias=True, symbol=None, symbolSize=6)
+        self.raw.setObjectName(f"curve-{run_id}")
+        self.smooth: pg.PlotDataItem | None = None
+        plot.addItem(self.raw)
+        self._apply_pens(0.0)
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def set_visible(self, visible: bool) -> None:
+        self.raw.setVisible(visible)
+        if self.smooth is not None:
+            self.smooth.setVisible(visible)
+
+    def is_visible(self) -> bool:
+        return self.raw.isVisible()
+
+    def set_highlighted(self, on: bool, smoothing: float) -> None:
+        if on != self.highlighted:
+            self.highlighted = on
+            self._apply_pens(smoothing)
+
+    def _apply_pens(self, smoothing: float) -> None:
+        width = 3.2 if self.highlighted else 1.6
+        raw_color = QColor(self.color)
+        if smoothing > 0:
+            raw_color.setAlpha(FAINT_ALPHA)
+        self.raw.setPen(pg.mkPen(raw_color, width=width if smoothing <= 0 else 1.0))
+        self.raw.setSymbolPen(pg.mkPen(self.color))
+        self.raw.setSymbolBrush(pg.mkBrush(self.color))
+        if smoothing > 0:
+            if self.smooth is None:
+                self.smooth = pg.PlotDataItem([], [], antialias=True)
+                self.smooth.setObjectName(f"smooth-{self.run_id}")
+                self.smooth.setVisible(self.raw.isVisible())
+                self._plot.addItem(self.smooth)
+            self.smooth.setPen(pg.mkPen(self.color, width=width))
+        elif self.smooth is not None:
+            self._plot.removeItem(self.smooth)
+            self.smooth = None
+
+    def set_smoothing(self, smoothing: float) -> None:
+        self._apply_pens(smoothing)
+        self.dirty = True
+
+    def set_antialias(self, on: bool) -> None:
+        if self.raw.opts["antialias"] != on:
+            self.raw.opts["antialias"] = on
+            if self.smooth is not None:
+                self.smooth.opts["antialias"] = on
+            self.dirty = True
+
+    def render(self, x_mode: str, view: tuple[float, float] | None, width: int, smoothing: float) -> None:
+        """Hand the line item the clipped, decimated points of the current view."""
+        self.dirty = False
+        x, y, s = self._line(x_mode, smoothing)
+        if view is not None and len(x):
+            if s is not None:
+                _x, s = clip_to_range(x, s, *view)
+            x, y = clip_to_range(x, y, *view)
+        buckets = max(16, width)
+        dx, dy = peak_decimate(x, y, buckets)
+        self.raw.setData(dx, dy, skipFiniteCheck=True)
+        symbol = "o" if len(dx) == 1 else None  # a lone point has no line to draw
+        if self.raw.opts["symbol"] != symbol:
+            self.raw.setSymbol(symbol)
+        if self.smooth is not None and s is not None:
+            sx, sy = peak_decimate(x, s, buckets)
+            self.smooth.setData(sx, sy, skipFiniteCheck=True)
+
+    def _line(self, x_mode: str, smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        source = self.source
+        if isinstance(source, SeriesBuffer):
+            steps, values, walls = source.steps, source.values, source.walls
+            if not source.finite:  # draw through NaN/Inf gaps, so isolated finite points still show
+                keep = np.isfinite(values)
+                steps, values, walls = steps[keep], values[keep], walls[keep]
+            x = self._x_of(x_mode, steps, walls)
+            smooth = self._smoothed(values, smoothing, source.version) if smoothing > 0 else None
+            return x, values, smooth
+        x = self._x_of(x_mode, source.steps, source.walls)
+        lx, ly = envelope_line(x, source.mins, source.maxs)
+        smooth = None
+        if smoothing > 0:
+            mid = ema((source.mins + source.maxs) / 2, smoothing)
+            smooth = np.repeat(mid, 2) if len(lx) == 2 * len(mid) else mid
+        return lx, ly, smooth
+
+    def _x_of(self, x_mode: str, steps: np.ndarray, walls: np.ndarray) -> np.ndarray:
+        if x_mode == "step":
+            return steps
+        if x_mode == "wall":
+            return walls
+        t0 = self.t0 if self.t0 is not None else (float(walls[0]) if len(walls) else 0.0)
+        return walls - t0
+
+    def _smoothed(self, values: np.ndarray, weight: float, version: int) -> np.ndarray:
+        key = (version, weight)
+        if self._ema_cache is None or self._ema_cache[0] != key:
+            self._ema_cache = (key, ema(values, weight))
+        return self._ema_cache[1]
+
+    def step_at(self, x_mode: str, x: float) -> int:
+        """The step of the point drawn at x (for the hover read-out)."""
+        if x_mode == "step":
+            return int(round(x))
+        source = self.source
+        steps, walls = source.steps, source.walls
+        if not len(steps):
+            return 0
+        xs = self._x_of(x_mode, steps, walls)
+        i = int(np.clip(np.searchsorted(xs, x), 0, len(steps) - 1))
+        return int(steps[i])
+
+    def remove(self) -> None:
+        self._plot.removeItem(self.raw)
+        if self.smooth is not None:
+            self._plot.removeItem(self.smooth)
