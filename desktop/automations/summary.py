@@ -9,7 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from desktop.engine.conditions import describe_filter, format_number
+from desktop.engine.conditions import format_number
+from desktop.engine.run_events import RUN_EVENTS, describe_condition
 from store import entities as e
 
 CMP_SYMBOLS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$eq": "==", "$ne": "!="}
@@ -96,9 +97,11 @@ def condition_summary(event_type: str, event_filter: Mapping[str, Any] | None) -
     """One line saying when an automation fires."""
     ef = event_filter or {}
     mf = _metric_filter(ef)
-    if "threshold_filter" in mf:
+    if event_type in RUN_EVENTS:
         # the engine's wording (it also flags a stored filter it could not evaluate)
-        text = describe_filter(ef) if event_type == "RUN_METRIC" else _threshold(mf["threshold_filter"])
+        text = describe_condition(event_type, ef)
+    elif "threshold_filter" in mf:
+        text = _threshold(mf["threshold_filter"])
     elif "change_filter" in mf:
         text = _change(mf["change_filter"])
     elif "zscore_filter" in mf:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from desktop.engine import run_filter as run_filters
 
@@ -61,6 +61,12 @@ class ThresholdCondition:
     def describe(self) -> str:
         return describe(self)
 
+    def evaluate_window(self, window: Sequence[float]) -> Evaluation:
+        """Evaluate exactly `needed` values (oldest first)."""
+        values = tuple(float(v) for v in window)
+        value = aggregate(values, self.agg)
+        return Evaluation(compare(value, self.cmp, self.threshold), value, values)
+
     def to_filter(self) -> dict[str, Any]:
         """The stored `threshold_filter` shape."""
         return {"name": self.metric, "agg_op": self.agg, "window_size": self.window,
@@ -74,6 +80,20 @@ class Evaluation:
     satisfied: bool
     value: float  # the aggregated value (NaN if the window holds a NaN)
     window: tuple[float, ...]
+    details: dict[str, float] = field(default_factory=dict)  # e.g. prior value, z-score
+
+
+class MetricCondition(Protocol):
+    """What the evaluator needs of a threshold, change or z-score condition."""
+
+    metric: str
+
+    @property
+    def needed(self) -> int: ...
+
+    def evaluate_window(self, window: Sequence[float]) -> Evaluation: ...
+
+    def describe(self) -> str: ...
 
 
 def _number(value: Any, what: str) -> float | int:
@@ -84,20 +104,28 @@ def _number(value: Any, what: str) -> float | int:
     return value
 
 
+def parse_metric_name(data: Mapping[str, Any]) -> str:
+    metric = data.get("name")
+    if not isinstance(metric, str) or not metric.strip():
+        raise ValueError("choose the metric the condition watches (the metric name is empty)")
+    return metric
+
+
+def parse_agg(raw: Any) -> str | None:
+    """A stored `agg_op` (or an SDK spelling) → AVERAGE | MIN | MAX | None (the latest value)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str) and raw.strip().upper() in _AGG_ALIASES:
+        return _AGG_ALIASES[raw.strip().upper()]
+    raise ValueError(f"unknown aggregation {raw!r}; use AVERAGE, MIN, MAX or none (latest value)")
+
+
 def parse_threshold(data: Mapping[str, Any]) -> ThresholdCondition:
     """Validate a stored `threshold_filter` dict; ValueError says what is wrong, for the user."""
     if not isinstance(data, Mapping):
         raise ValueError("the threshold condition must be an object")
-    metric = data.get("name")
-    if not isinstance(metric, str) or not metric.strip():
-        raise ValueError("choose the metric the condition watches (the metric name is empty)")
-    agg_raw = data.get("agg_op")
-    if agg_raw is None or agg_raw == "":
-        agg = None
-    elif isinstance(agg_raw, str) and agg_raw.strip().upper() in _AGG_ALIASES:
-        agg = _AGG_ALIASES[agg_raw.strip().upper()]
-    else:
-        raise ValueError(f"unknown aggregation {agg_raw!r}; use AVERAGE, MIN, MAX or none (latest value)")
+    metric = parse_metric_name(data)
+    agg = parse_agg(data.get("agg_op"))
     window_raw = data.get("window_size")
     if window_raw is None:
         window_raw = DEFAULT_WINDOW if agg else 1
@@ -185,17 +213,15 @@ def compare(value: float, cmp: str, threshold: float) -> bool:
     raise ValueError(f"unknown comparison {cmp!r}")
 
 
-def evaluate(values: Sequence[float], condition: ThresholdCondition) -> Evaluation | None:
+def evaluate(values: Sequence[float], condition: MetricCondition) -> Evaluation | None:
     """Evaluate the newest window of `values` (oldest first); None while the window is not full."""
     n = condition.needed
     if len(values) < n:
         return None
-    window = tuple(float(v) for v in values[len(values) - n:])
-    value = aggregate(window, condition.agg)
-    return Evaluation(compare(value, condition.cmp, condition.threshold), value, window)
+    return condition.evaluate_window(values[len(values) - n:])
 
 
-def evaluate_each(values: Sequence[float], condition: ThresholdCondition, start: int) -> list[tuple[int, Evaluation]]:
+def evaluate_each(values: Sequence[float], condition: MetricCondition, start: int) -> list[tuple[int, Evaluation]]:
     """Evaluate the window ending at each index ≥ `start` that has a full window behind it.
 
     Used for a batch of new points: a crossing in the middle of a batch is not missed.
