@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,21 @@ def create_app(argv: Sequence[str]) -> QApplication:
     return app
 
 
+def crash_text(exc_type: type[BaseException], exc: BaseException) -> str:
+    """What the crash dialog says: the error, that data is safe, and where the log is."""
+    from desktop.logs import log_file
+
+    text = "".join(traceback.format_exception_only(exc_type, exc)).strip()
+    path = log_file()
+    where = f"The details are in the log:\n{path}" if path else "The details were written to the terminal."
+    return (f"{text}\n\nRunbell keeps running; your runs and automations are saved in the database "
+            f"as they change.\n\n{where}")
+
+
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
     log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
     if QApplication.instance() is not None:
-        text = "".join(traceback.format_exception_only(exc_type, exc)).strip()
-        QMessageBox.critical(None, "Runbell: unexpected error", f"{text}\n\nThe details are in the log.")
+        QMessageBox.critical(None, "Runbell: unexpected error", crash_text(exc_type, exc))
 
 
 class NotificationClicks(QObject):
@@ -124,27 +135,47 @@ def _quit_on_signals(app: QApplication, quit_app: Any) -> QTimer:
     return wakeup
 
 
-def run_gui(db_url: str | None = None, demo: bool = False, *, quit_after: float | None = None) -> int:
+@dataclass
+class Started:
+    """What `run_gui` hands to `on_ready` once the window shows."""
+
+    db: Any
+    team: Any
+    window: Any
+    engine: Any
+    project: Any = None  # the demo project, with demo=True
+
+
+def run_gui(
+    db_url: str | None = None, demo: bool = False, *, quit_after: float | None = None,
+    on_ready: Callable[[Started], None] | None = None,
+) -> int:
     """Open the database, start the engine and show the window; returns the exit code.
 
-    `quit_after` (seconds) quits on its own: the smoke test of packaged builds uses it.
+    `quit_after` (seconds) quits on its own; `on_ready` runs once everything has started
+    (both for `runbell smoke`, the packaged build's self-test).
     """
     from desktop.context import AppContext
     from desktop.main_window import MainWindow
     from desktop.store_watcher import StoreWatcher
     from desktop.tasks import TaskRunner
     from store import teams
-    from store.db import Database
+    from desktop.single_instance import SingleInstance
+    from store.db import Database, default_url
     from store.errors import StoreError
 
     app = create_app(sys.argv)
     sys.excepthook = _excepthook
+    instance = SingleInstance(db_url or default_url(), app)
+    if not instance.claim():
+        return 0  # the running instance shows its window instead
     try:
         db = Database(db_url)
         team, user = teams.ensure_default_team(db)
     except StoreError as exc:
         log.error("cannot open the database: %s", exc)
         QMessageBox.critical(None, "Runbell cannot open its database", str(exc))
+        instance.close()
         return 2
     ctx = AppContext(db, team, user)
     tasks = TaskRunner(app)
@@ -154,21 +185,26 @@ def run_gui(db_url: str | None = None, demo: bool = False, *, quit_after: float 
     engine = start_engine(db, on_notification_clicked=clicks.emit_from_any_thread)
     window = MainWindow(ctx, tasks, watcher, engine)
     clicks.clicked.connect(lambda target: window.open_notification_target(target))
+    instance.activated.connect(window.show_and_raise)
     window.show()
     training = None
     try:
+        started = Started(db, team, window, engine)
         if demo:
             from desktop.demo import prepare_demo
 
-            project = prepare_demo(db, team)
+            started.project = prepare_demo(db, team)
             training = launch_demo_training(db.url)
-            window.open_project(project.id)
+            window.open_project(started.project.id)
         _quit_on_signals(app, window.quit_app)
+        if on_ready is not None:
+            QTimer.singleShot(0, lambda: on_ready(started))
         if quit_after is not None:
             QTimer.singleShot(int(quit_after * 1000), window.quit_app)
         log.info("Runbell ready")
         return app.exec()
     finally:
         window.shutdown()
+        instance.close()
         _leave_running(training)
         db.dispose()

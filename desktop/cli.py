@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import sys
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 
 log = logging.getLogger("runbell.cli")
 
 
 def version() -> str:
+    """The app version: desktop/VERSION in a packaged build (written by build.spec), else the
+    installed package's metadata."""
+    bundled = Path(__file__).with_name("VERSION")
+    if bundled.is_file():
+        return bundled.read_text("utf-8").strip()
     try:
         return metadata.version("runbell")
     except metadata.PackageNotFoundError:
@@ -23,38 +28,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="runbell",
         description="Watch ML training runs and fire automations (desktop, Slack, webhooks).",
     )
-    parser.add_argument("command", nargs="?", choices=("demo", "engine"),
-                        help="demo: start a live demo training run; engine: run the engine without a window")
+    parser.add_argument("command", nargs="?", choices=("demo", "engine", "install-desktop-entry", "smoke"),
+                        metavar="{demo,engine,install-desktop-entry}",
+                        help="demo: start a live demo training run; engine: run the engine without a window; "
+                        "install-desktop-entry: add Runbell to this user's application menu (Linux)")
     parser.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: RUNBELL_DB or the "
                         "SQLite file in the user data folder)")
     parser.add_argument("--version", action="version", version=f"runbell {version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    # `runbell smoke --webhook-url URL`: the packaged build's self-test (desktop/smoke.py)
+    parser.add_argument("--webhook-url", help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=120.0, help=argparse.SUPPRESS)
     return parser
-
-
-def setup_logging(verbose: bool = False) -> None:
-    """Log to stderr and to runbell.log in the data folder (rotated)."""
-    from store.db import data_dir
-
-    root = logging.getLogger()
-    if root.handlers:
-        return
-    level = logging.DEBUG if verbose else logging.INFO
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = logging.StreamHandler()
-    stderr.setFormatter(fmt)
-    root.addHandler(stderr)
-    try:
-        file = logging.handlers.RotatingFileHandler(data_dir() / "runbell.log", maxBytes=2_000_000,
-                                                    backupCount=3, encoding="utf-8")
-    except OSError as exc:
-        log.warning("no log file: %s", exc)
-    else:
-        file.setFormatter(fmt)
-        root.addHandler(file)
-    root.setLevel(level)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run otherwise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,7 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return demo_training.main(argv[1:])
     args = _parser().parse_args(argv)
+    from desktop.logs import setup_logging
+
     setup_logging(args.verbose)
+    if args.command == "install-desktop-entry":
+        from desktop import desktop_entry
+
+        return desktop_entry.main()
+    if args.command == "smoke":
+        if not args.webhook_url:
+            _parser().error("smoke needs --webhook-url")
+        from desktop.smoke import run_smoke
+
+        return run_smoke(args.db, args.webhook_url, args.timeout)
     if args.command == "engine":
         from desktop.engine.service import run_headless
 

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.projects = ProjectsPage(ctx, tasks, watcher, self.tabs)
         self.tabs.addTab(self.projects, "Projects")
         self.registries = add_named_tab(self.tabs, "registries", "Registries", _optional_page(
-            "desktop.registries_page", lambda mod: mod.RegistriesPage(ctx, None),
+            "desktop.registries_page", lambda mod: mod.RegistriesPage(ctx, None, tasks=tasks, watcher=watcher),
             "Registries are not available in this build.", self.tabs,
         ))
         self.team_settings = add_named_tab(self.tabs, "team-settings", "Team Settings", _optional_page(
@@ -177,7 +177,23 @@ class MainWindow(QMainWindow):
         status = engine_status(self._engine)
         self.engine_label.setText(status[:1].upper() + status[1:])
         if self.tray is not None:
-            self.tray.update_tooltip(status)
+            self.tray.update_status(status, self._last_alert())
+
+    def _last_alert(self) -> str | None:
+        """"<automation> · <status> · <time>" of the newest non-test execution; None if unknown."""
+        from store import executions
+        from store.errors import StoreError
+
+        try:
+            recent = executions.list_executions(self.ctx.db, limit=10)
+        except StoreError as exc:
+            log.warning("tray: cannot read the last alert: %s", exc)
+            return None
+        latest = next((x for x in recent if not x.is_test), None)
+        if latest is None:
+            return ""
+        when = latest.triggered_at.astimezone().strftime("%H:%M")
+        return f"{latest.automation_name} · {latest.status} · {when}"
 
     def _restore_state(self) -> None:
         settings = QSettings()
