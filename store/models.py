@@ -209,3 +209,133 @@ class EngineCursor(Base):
     __tablename__ = "engine_cursors"
     name: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
     position: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+# -- artifacts and registries (issue 4) ----------------------------------------------------
+
+
+class Artifact(Base):
+    """A project's artifact collection (W&B "sequence"): a name, a type and versions v0…vN."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (sa.UniqueConstraint("project_id", "name", name="uq_artifact_project_name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(128))
+    type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    next_index: so.Mapped[int] = so.mapped_column(default=0)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class ArtifactVersion(Base):
+    __tablename__ = "artifact_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("artifact_id", "index", name="uq_artifact_version_index"),
+        sa.UniqueConstraint("artifact_id", "digest", name="uq_artifact_version_digest"),
+    )
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    artifact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("artifacts.id", ondelete="CASCADE"))
+    index: so.Mapped[int]
+    digest: so.Mapped[str] = so.mapped_column(sa.String(64))
+    size: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # "metadata" is reserved by the declarative base, hence the attribute name.
+    meta: so.Mapped[dict[str, Any]] = so.mapped_column("metadata", default=dict)
+    files: so.Mapped[list[Any]] = so.mapped_column(default=list)
+    run_id: so.Mapped[str | None] = so.mapped_column(sa.ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    created_by: so.Mapped[str] = so.mapped_column(sa.String(128), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class ArtifactAlias(Base):
+    """An alias names at most one version of its artifact (hence the artifact_id column)."""
+
+    __tablename__ = "artifact_aliases"
+    __table_args__ = (sa.UniqueConstraint("artifact_id", "alias", name="uq_artifact_alias"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    artifact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("artifacts.id", ondelete="CASCADE"))
+    version_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("artifact_versions.id", ondelete="CASCADE"), index=True
+    )
+    alias: so.Mapped[str] = so.mapped_column(sa.String(128))
+
+
+class ArtifactTag(Base):
+    __tablename__ = "artifact_tags"
+    version_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("artifact_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: so.Mapped[str] = so.mapped_column(sa.String(128), primary_key=True)
+
+
+class Registry(Base):
+    __tablename__ = "registries"
+    __table_args__ = (sa.UniqueConstraint("team_id", "name", name="uq_registry_team_name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    team_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    name: so.Mapped[str] = so.mapped_column(sa.String(128))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    is_default: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class RegistryMember(Base):
+    """A user's role in one registry; without a row the team role applies."""
+
+    __tablename__ = "registry_members"
+    registry_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("registries.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: so.Mapped[str] = so.mapped_column(sa.String(16))
+
+
+class RegistryCollection(Base):
+    __tablename__ = "registry_collections"
+    __table_args__ = (sa.UniqueConstraint("registry_id", "name", name="uq_registry_collection_name"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    registry_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("registries.id", ondelete="CASCADE"))
+    name: so.Mapped[str] = so.mapped_column(sa.String(128))
+    type: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    next_index: so.Mapped[int] = so.mapped_column(default=0)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class RegistryLink(Base):
+    """A project artifact version linked into a registry collection, as that collection's vN."""
+
+    __tablename__ = "registry_links"
+    __table_args__ = (
+        sa.UniqueConstraint("collection_id", "version_id", name="uq_registry_link_version"),
+        sa.UniqueConstraint("collection_id", "index", name="uq_registry_link_index"),
+    )
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    collection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("registry_collections.id", ondelete="CASCADE")
+    )
+    version_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("artifact_versions.id", ondelete="CASCADE"), index=True
+    )
+    index: so.Mapped[int]
+    linked_by: so.Mapped[str] = so.mapped_column(sa.String(128), default="")
+    linked_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class RegistryAlias(Base):
+    __tablename__ = "registry_aliases"
+    __table_args__ = (sa.UniqueConstraint("collection_id", "alias", name="uq_registry_alias"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    collection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("registry_collections.id", ondelete="CASCADE")
+    )
+    link_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("registry_links.id", ondelete="CASCADE"), index=True)
+    alias: so.Mapped[str] = so.mapped_column(sa.String(128))
+
+
+class RegistryTag(Base):
+    __tablename__ = "registry_tags"
+    link_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("registry_links.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: so.Mapped[str] = so.mapped_column(sa.String(128), primary_key=True)

@@ -9,7 +9,6 @@ import pytest
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton
 from shiboken6 import isValid
 
-from desktop.registries_page import RegistriesPage
 from desktop.team_settings.page import TeamSettingsPage
 from desktop.team_settings.secret_dialog import SecretDialog
 from desktop.team_settings.slack_dialog import SlackDialog
@@ -200,13 +199,4 @@ def test_viewer_cannot_add_or_delete(qtbot, db, admin_ctx, viewer_ctx, tasks, wa
     page.delete_selected_secret()
     assert page.findChild(QMessageBox) is None
     assert page.open_secret_dialog() is None
-
-
-def test_registries_placeholder_lists_the_defaults(qtbot, admin_ctx):
-    page = RegistriesPage(admin_ctx)
-    qtbot.addWidget(page)
-    page.resize(700, 400)
-    assert page.registry_names() == ["Model", "Dataset"]
-    assert "later version" in page.note.text()
-    save_screenshot(page, "ui-registries.png")
 

@@ -1,0 +1,1 @@
+"""The Registries tab: registries, collections, linked versions and their detail."""
