@@ -1,156 +1,38 @@
-"""The project's runs: a table model over `list[Run]`, a filter box, and throttled live refresh."""
+"""The project's Runs sub-tab: a filter box, a column chooser and the runs table, refreshed live.
+
+The model (`runs_model.py`) filters, sorts and fetches lazily; this page wires it to the view,
+the store and the user's column choice (saved per project).
+"""
 from __future__ import annotations
 
-import math
+import hashlib
+import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
-from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal,
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QTableView, QToolButton, QVBoxLayout,
+    QWidget,
 )
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from desktop.context import AppContext
 from desktop.guard import alive
+from desktop.runs_model import (  # noqa: F401 - re-exported for callers and tests
+    BASE_COLUMNS, BATCH, CREATED, NAME, RUN_ID_ROLE, RunsTableModel, format_duration, format_value, run_duration,
+)
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
+from desktop.workspace.visibility import RunVisibility
 from store import entities as e
 from store import events, runs
 
-BASE_COLUMNS = ("Name", "State", "User", "Tags", "Created", "Duration")
-MAX_METRIC_COLUMNS = 3
+DEFAULT_METRIC_COLUMNS = 3  # metric columns shown until the user chooses
 REFRESH_EVENTS = (events.RUN_CREATED, events.RUN_STATE, events.METRICS)
-STATE_COLORS = {"running": "#1e88e5", "finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828",
-                "killed": "#6d6d6d"}
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
-def run_duration(run: e.Run, now: datetime | None = None) -> float:
-    """Seconds from creation to the end (or to now while running; to the last heartbeat if it died)."""
-    if run.finished_at is not None:
-        end = run.finished_at
-    elif run.state == "running":
-        end = now or datetime.now(timezone.utc)
-    else:
-        end = run.heartbeat_at
-    return max(0.0, (_aware(end) - _aware(run.created_at)).total_seconds())
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value) if not math.isfinite(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
-
-
-class RunsTableModel(QAbstractTableModel):
-    """Rows are runs; columns are the base columns plus the last value of up to 3 metrics."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._runs: list[e.Run] = []
-        self._metrics: list[str] = []
-
-    @property
-    def metric_columns(self) -> list[str]:
-        return list(self._metrics)
-
-    def set_runs(self, runs_: Sequence[e.Run], metrics: Sequence[str] = ()) -> None:
-        self.beginResetModel()
-        self._runs = list(runs_)
-        self._metrics = list(metrics)[:MAX_METRIC_COLUMNS]
-        self.endResetModel()
-
-    def run_at(self, row: int) -> e.Run:
-        return self._runs[row]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._runs)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(BASE_COLUMNS) + len(self._metrics)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
-            return None
-        if section < len(BASE_COLUMNS):
-            return BASE_COLUMNS[section]
-        return self._metrics[section - len(BASE_COLUMNS)]
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        run = self._runs[index.row()]
-        column = index.column()
-        if role == RUN_ID_ROLE:
-            return run.id
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(run, column)
-        if role == SORT_ROLE:
-            return self._sort_key(run, column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 1:
-            return QColor(STATE_COLORS.get(run.state, "#6d6d6d"))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 0:
-                return f"{run.name} ({run.id})"
-            if column == 1 and run.error_tail:
-                return run.error_tail[-500:]
-        if role == Qt.ItemDataRole.TextAlignmentRole and column >= len(BASE_COLUMNS):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def _display(self, run: e.Run, column: int) -> str:
-        if column == 0:
-            return run.name
-        if column == 1:
-            return run.state
-        if column == 2:
-            return run.username
-        if column == 3:
-            return ", ".join(run.tags)
-        if column == 4:
-            return _aware(run.created_at).astimezone().strftime("%Y-%m-%d %H:%M")
-        if column == 5:
-            return format_duration(run_duration(run))
-        return format_value(run.summary.get(self._metrics[column - len(BASE_COLUMNS)]))
-
-    def _sort_key(self, run: e.Run, column: int) -> Any:
-        if column == 4:
-            return _aware(run.created_at).timestamp()
-        if column == 5:
-            return run_duration(run)
-        if column >= len(BASE_COLUMNS):
-            value = run.summary.get(self._metrics[column - len(BASE_COLUMNS)])
-            # numbers sort numerically; runs without the metric (or NaN) go last
-            return value if isinstance(value, (int, float)) and not math.isnan(value) else math.inf
-        return self._display(run, column).lower()
-
-
-class RunsFilterProxy(QSortFilterProxyModel):
-    """Sorts on the raw values and matches the filter text against every column."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
-        self.setFilterKeyColumn(-1)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+def columns_key(db_url: str, project_id: int) -> str:
+    digest = hashlib.sha1(db_url.encode()).hexdigest()[:12]
+    return f"runs-columns/{digest}/project-{project_id}"
 
 
 class RunsPage(QWidget):
@@ -163,7 +45,7 @@ class RunsPage(QWidget):
 
     def __init__(
         self, ctx: AppContext, tasks: TaskRunner, watcher: StoreWatcher, project_id: int,
-        parent: QWidget | None = None,
+        parent: QWidget | None = None, *, visibility: RunVisibility | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("runs-page")
@@ -172,31 +54,52 @@ class RunsPage(QWidget):
         self._project_id = project_id
         self._loading = False
         self._stale = False
+        self._columns_key = columns_key(ctx.db.url, project_id)
+        self._choice = self._load_choice()  # {"hidden": [...], "shown": [...]} by column name
 
-        self.model = RunsTableModel(self)
-        self.proxy = RunsFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
+        self.visibility = visibility or RunVisibility(self)
+        self.model = RunsTableModel(self, visibility=self.visibility)
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("runs-filter")
         self.filter_edit.setPlaceholderText("Filter runs by name, state, user, tag…")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter_edit.textChanged.connect(self.model.set_filter)
+        self.columns_button = QToolButton(self)
+        self.columns_button.setObjectName("runs-columns")
+        self.columns_button.setText("Columns")
+        self.columns_button.setAccessibleName("Choose the table's columns")
+        self.columns_button.clicked.connect(
+            lambda: self._columns_menu().exec(self.columns_button.mapToGlobal(QPoint(0, self.columns_button.height()))))
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("runs-count")
+
         self.table = QTableView(self)
         self.table.setObjectName("runs-table")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+        self.table.sortByColumn(CREATED, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(lambda pos: self._columns_menu().exec(header.mapToGlobal(pos)))
+        self.model.modelReset.connect(self._after_reset)
+        self.model.rowsInserted.connect(self._update_count)
+
         self.error = QLabel(self)
         self.error.setObjectName("runs-error")
         self.error.setStyleSheet("color: #c62828;")
         self.error.hide()
 
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.count_label)
+        bar.addWidget(self.columns_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.filter_edit)
+        layout.addLayout(bar)
         layout.addWidget(self.error)
         layout.addWidget(self.table, 1)
 
@@ -207,6 +110,8 @@ class RunsPage(QWidget):
         self._throttle.timeout.connect(self.refresh)
         watcher.events_arrived.connect(self._on_events)
         self.refresh()
+
+    # -- loading --------------------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Reload the runs now (one load at a time; a change meanwhile triggers one more)."""
@@ -230,9 +135,9 @@ class RunsPage(QWidget):
         runs_, keys = result
         self.error.hide()
         self.model.set_runs(runs_, keys)
-        if not self.table.property("_sized"):
+        if not self.table.property("_sized") and runs_:
             self.table.resizeColumnsToContents()
-            self.table.setProperty("_sized", bool(runs_))
+            self.table.setProperty("_sized", True)
         self._finish_load()
         self.loaded.emit()
 
@@ -249,3 +154,63 @@ class RunsPage(QWidget):
 
     def shutdown(self) -> None:
         self._throttle.stop()
+
+    # -- columns --------------------------------------------------------------------------------
+
+    def column_names(self) -> list[str]:
+        return [str(self.model.headerData(c, Qt.Orientation.Horizontal)) for c in range(self.model.columnCount())]
+
+    def is_column_shown(self, name: str) -> bool:
+        if name == BASE_COLUMNS[NAME]:
+            return True
+        if name in self._choice["hidden"]:
+            return False
+        if name in BASE_COLUMNS or name in self._choice["shown"]:
+            return True
+        metrics = self.model.metric_columns
+        return name in metrics[:DEFAULT_METRIC_COLUMNS] and not self._choice["shown"]
+
+    def set_column_shown(self, name: str, shown: bool) -> None:
+        """Show or hide a column by its header (the Name column always stays)."""
+        if name == BASE_COLUMNS[NAME]:
+            return
+        if not self._choice["shown"]:  # the first choice freezes the default metric columns
+            self._choice["shown"] = [m for m in self.model.metric_columns[:DEFAULT_METRIC_COLUMNS]]
+        hidden, chosen = set(self._choice["hidden"]), set(self._choice["shown"])
+        (chosen.add if shown else chosen.discard)(name)
+        (hidden.discard if shown else hidden.add)(name)
+        self._choice = {"hidden": sorted(hidden), "shown": sorted(chosen)}
+        settings = QSettings()
+        settings.setValue(self._columns_key, json.dumps(self._choice))
+        settings.sync()
+        self._apply_columns()
+
+    def _columns_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.setObjectName("runs-columns-menu")
+        for name in self.column_names():
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(self.is_column_shown(name))
+            action.setEnabled(name != BASE_COLUMNS[NAME])
+            action.toggled.connect(lambda on, n=name: self.set_column_shown(n, on))
+        return menu
+
+    def _load_choice(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(str(QSettings().value(self._columns_key) or "{}"))
+            return {"hidden": list(data.get("hidden", [])), "shown": list(data.get("shown", []))}
+        except (ValueError, TypeError, AttributeError):
+            return {"hidden": [], "shown": []}
+
+    def _apply_columns(self) -> None:
+        for column, name in enumerate(self.column_names()):
+            self.table.setColumnHidden(column, not self.is_column_shown(name))
+
+    def _after_reset(self) -> None:
+        self._apply_columns()
+        self._update_count()
+
+    def _update_count(self, *_args: object) -> None:
+        total = self.model.total_rows
+        self.count_label.setText(f"{total:,} run" + ("" if total == 1 else "s"))

@@ -251,3 +251,39 @@ def import_series(
         with db.session() as s:
             s.execute(sa.insert(m.MetricChunk.__table__), rows)
     return len(steps)
+
+
+def metric_series_after(
+    db: Database, requests: Sequence[tuple[str, str, int | None]],
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The points after `last_step` (None: all) of many (run, key) curves, in one query per 500
+    runs: the live workspace asks for a few new points of hundreds of curves at once."""
+    after = {(run_id, key): last for run_id, key, last in requests}
+    if not after:
+        return {}
+    run_ids = sorted({run_id for run_id, _key in after})
+    keys = sorted({key for _run, key in after})
+    known = [last for last in after.values() if last is not None]
+    floor = min(known) if len(known) == len(after) else None
+    chunks: dict[tuple[str, str], list[tuple[bytes, bytes, bytes]]] = {}
+    with db.session() as s:
+        for start in range(0, len(run_ids), 500):
+            q = (sa.select(m.MetricChunk.run_id, m.MetricChunk.key, m.MetricChunk.steps, m.MetricChunk.values,
+                           m.MetricChunk.walls)
+                 .where(m.MetricChunk.run_id.in_(run_ids[start:start + 500]), m.MetricChunk.key.in_(keys))
+                 .order_by(m.MetricChunk.run_id, m.MetricChunk.key, m.MetricChunk.first_step))
+            if floor is not None:
+                q = q.where(m.MetricChunk.last_step > floor)
+            for run_id, key, *cols in s.execute(q):
+                if (run_id, key) in after:
+                    chunks.setdefault((run_id, key), []).append(tuple(cols))
+    out = {}
+    for curve, rows in chunks.items():
+        steps, values, walls = _decode(rows)
+        last = after[curve]
+        if last is not None:
+            keep = steps > last
+            steps, values, walls = steps[keep], values[keep], walls[keep]
+        if len(steps):
+            out[curve] = (steps, values, walls)
+    return out

@@ -117,8 +117,9 @@ def test_nan_and_inf_values_plot_without_warnings(qtbot, ui_ctx, tasks, watcher,
     np.testing.assert_allclose(y, [0.9, 0.8, 0.7, 0.6])
     lone = seed_run(ui_ctx.db, project.id, {"loss": [0.75]})
     qtbot.waitUntil(lambda: has_points(view, lone.id, "loss", 1), timeout=10_000)
-    assert view.curve(lone.id, "loss").opts["symbol"] == "o"  # one point: a dot, not an invisible line
-    assert view.curve(run.id, "loss").opts["symbol"] is None
+    lone_dot = view.panel_curve(lone.id, "loss").dot  # one point: a dot, not an invisible line
+    assert lone_dot is not None and list(lone_dot.data["x"]) == [0]
+    assert view.panel_curve(run.id, "loss").dot is None
     view.grab().save(str(artifacts_dir / "workspace-nan.png"))
 
 

@@ -89,6 +89,7 @@ def test_a_single_spike_in_two_million_points_is_drawn_at_every_zoom(qtbot, ui_c
     write_chunks(ui_ctx.db, run.id, "loss", spiky())
     view = make_view(qtbot, ui_ctx, tasks, watcher, project, memory_limit=memory_limit)
     panel = view.panel("loss")
+    qtbot.waitUntil(lambda: view.curve(run.id, "loss") is not None, timeout=10_000)  # made on the first frame
     curve = view.curve(run.id, "loss")
     qtbot.waitUntil(lambda: curve.yData is not None and len(curve.yData) > 0, timeout=10_000)
     width = panel.pixel_width()
@@ -142,6 +143,7 @@ def test_smoothing_draws_a_faint_raw_curve_and_visibility_hides_runs(qtbot, ui_c
     view = make_view(qtbot, ui_ctx, tasks, watcher, project)
     panel = view.panel("loss")
     panel.set_smoothing(0.9)
+    qtbot.waitUntil(lambda: view.panel_curve(a.id, "loss") is not None, timeout=5000)
     pc = view.panel_curve(a.id, "loss")
     qtbot.waitUntil(lambda: pc.smooth is not None and pc.smooth.yData is not None and len(pc.smooth.yData) == 50,
                     timeout=5000)
@@ -165,8 +167,8 @@ def test_hundred_runs_screenshot(qtbot, ui_ctx, tasks, watcher, project, artifac
     view = make_view(qtbot, ui_ctx, tasks, watcher, project)
     view.resize(1400, 800)
     panel = view.panel("train/loss")
-    qtbot.waitUntil(lambda: all(c.raw.yData is not None and len(c.raw.yData) == 300 for c in panel.curves.values()),
-                    timeout=20_000)
+    qtbot.waitUntil(lambda: len(panel.curves) == 100 and all(c.raw.yData is not None and len(c.raw.yData) == 300
+                                                             for c in panel.curves.values()), timeout=20_000)
     colors = {c.color.name() for c in panel.curves.values()}
     assert len(panel.curves) == 100 and len(colors) == 100  # a stable, distinct colour per run
     assert view.curve(made[7].id, "train/loss").opts["pen"].color().name() == \

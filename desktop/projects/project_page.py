@@ -12,6 +12,7 @@ from desktop.store_watcher import StoreWatcher
 from desktop.tabs import add_named_tab
 from desktop.tasks import TaskRunner
 from desktop.workspace import WorkspaceView
+from desktop.workspace.visibility import RunVisibility
 from store import entities as e
 
 log = logging.getLogger("runbell.projects")
@@ -64,8 +65,10 @@ class ProjectPage(QWidget):
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("project-tabs")
-        self.workspace = WorkspaceView(ctx, tasks, watcher, project.id, self.tabs)
-        self.runs = RunsPage(ctx, tasks, watcher, project.id, self.tabs)
+        # one set of hidden runs: unticking a run in the table hides its curves, and back
+        self.visibility = RunVisibility(self)
+        self.workspace = WorkspaceView(ctx, tasks, watcher, project.id, self.tabs, visibility=self.visibility)
+        self.runs = RunsPage(ctx, tasks, watcher, project.id, self.tabs, visibility=self.visibility)
         self.automations = _automations_page(ctx, tasks, watcher, project.id, self.tabs)
         for name, widget, label in (
             ("workspace", self.workspace, "Workspace"), ("runs", self.runs, "Runs"),

@@ -22,6 +22,7 @@ RUN_COLORS = (
 )
 FAINT_ALPHA = 70
 ANTIALIAS_MAX = 20  # curves per panel drawn antialiased; beyond, plain lines keep frames short
+HIGHLIGHT_WIDTH = 2.5
 
 
 def run_color(index: int) -> QColor:
@@ -35,7 +36,12 @@ def run_color(index: int) -> QColor:
 
 
 class PanelCurve:
-    """The raw line (faint while smoothing) and, when smoothing, the EMA line on top."""
+    """The raw line (faint while smoothing) and, when smoothing, the EMA line on top.
+
+    Lines are plain `PlotCurveItem`s added straight to the view box: a `PlotDataItem` (with its
+    scatter child) and `PlotItem.addItem`'s per-item bookkeeping cost milliseconds per curve,
+    which a hundred runs × several panels turn into seconds at start-up. Log-y is applied here.
+    """
 
     def __init__(self, plot: pg.PlotItem, run_id: str, metric: str, label: str, color: QColor,
                  source: SeriesBuffer | RangeSource) -> None:
@@ -47,20 +53,21 @@ class PanelCurve:
         self.t0: float | None = None  # start of the run (relative time axis)
         self.dirty = True
         self.highlighted = False
-        self._plot = plot
+        self._vb = plot.getViewBox()
         self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
-        self.raw = pg.PlotDataItem([], [], name=label, antialias=True, symbol=None, symbolSize=6)
+        self.raw = pg.PlotCurveItem(antialias=True, skipFiniteCheck=True)
         self.raw.setObjectName(f"curve-{run_id}")
-        self.smooth: pg.PlotDataItem | None = None
-        plot.addItem(self.raw)
+        self.smooth: pg.PlotCurveItem | None = None
+        self.dot: pg.ScatterPlotItem | None = None  # a history of one point has no line to draw
+        self._vb.addItem(self.raw)
         self._apply_pens(0.0)
 
     # -- drawing --------------------------------------------------------------------------------
 
     def set_visible(self, visible: bool) -> None:
-        self.raw.setVisible(visible)
-        if self.smooth is not None:
-            self.smooth.setVisible(visible)
+        for item in (self.raw, self.smooth, self.dot):
+            if item is not None:
+                item.setVisible(visible)
 
     def is_visible(self) -> bool:
         return self.raw.isVisible()
@@ -71,22 +78,21 @@ class PanelCurve:
             self._apply_pens(smoothing)
 
     def _apply_pens(self, smoothing: float) -> None:
-        width = 3.2 if self.highlighted else 1.6
+        # 1 px cosmetic pens: Qt strokes wider lines through a path stroker, ~10× slower per curve
+        width = HIGHLIGHT_WIDTH if self.highlighted else 1.0
         raw_color = QColor(self.color)
         if smoothing > 0:
             raw_color.setAlpha(FAINT_ALPHA)
         self.raw.setPen(pg.mkPen(raw_color, width=width if smoothing <= 0 else 1.0))
-        self.raw.setSymbolPen(pg.mkPen(self.color))
-        self.raw.setSymbolBrush(pg.mkBrush(self.color))
         if smoothing > 0:
             if self.smooth is None:
-                self.smooth = pg.PlotDataItem([], [], antialias=True)
+                self.smooth = pg.PlotCurveItem(antialias=self.raw.opts["antialias"], skipFiniteCheck=True)
                 self.smooth.setObjectName(f"smooth-{self.run_id}")
                 self.smooth.setVisible(self.raw.isVisible())
-                self._plot.addItem(self.smooth)
+                self._vb.addItem(self.smooth)
             self.smooth.setPen(pg.mkPen(self.color, width=width))
         elif self.smooth is not None:
-            self._plot.removeItem(self.smooth)
+            self._vb.removeItem(self.smooth)
             self.smooth = None
 
     def set_smoothing(self, smoothing: float) -> None:
@@ -100,7 +106,8 @@ class PanelCurve:
                 self.smooth.opts["antialias"] = on
             self.dirty = True
 
-    def render(self, x_mode: str, view: tuple[float, float] | None, width: int, smoothing: float) -> None:
+    def render(self, x_mode: str, view: tuple[float, float] | None, width: int, smoothing: float,
+               log_y: bool = False) -> None:
         """Hand the line item the clipped, decimated points of the current view."""
         self.dirty = False
         x, y, s = self._line(x_mode, smoothing)
@@ -109,14 +116,23 @@ class PanelCurve:
                 _x, s = clip_to_range(x, s, *view)
             x, y = clip_to_range(x, y, *view)
         buckets = max(16, width)
-        dx, dy = peak_decimate(x, y, buckets)
+        dx, dy = _log_y(*peak_decimate(x, y, buckets)) if log_y else peak_decimate(x, y, buckets)
         self.raw.setData(dx, dy, skipFiniteCheck=True)
-        symbol = "o" if len(dx) == 1 else None  # a lone point has no line to draw
-        if self.raw.opts["symbol"] != symbol:
-            self.raw.setSymbol(symbol)
+        self._set_dot(dx, dy)
         if self.smooth is not None and s is not None:
             sx, sy = peak_decimate(x, s, buckets)
-            self.smooth.setData(sx, sy, skipFiniteCheck=True)
+            self.smooth.setData(*(_log_y(sx, sy) if log_y else (sx, sy)), skipFiniteCheck=True)
+
+    def _set_dot(self, x: np.ndarray, y: np.ndarray) -> None:
+        if len(x) == 1:
+            if self.dot is None:
+                self.dot = pg.ScatterPlotItem(size=6, pen=pg.mkPen(self.color), brush=pg.mkBrush(self.color))
+                self.dot.setVisible(self.raw.isVisible())
+                self._vb.addItem(self.dot)
+            self.dot.setData(x, y)
+        elif self.dot is not None:
+            self._vb.removeItem(self.dot)
+            self.dot = None
 
     def _line(self, x_mode: str, smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         source = self.source
@@ -163,6 +179,12 @@ class PanelCurve:
         return int(steps[i])
 
     def remove(self) -> None:
-        self._plot.removeItem(self.raw)
-        if self.smooth is not None:
-            self._plot.removeItem(self.smooth)
+        for item in (self.raw, self.smooth, self.dot):
+            if item is not None:
+                self._vb.removeItem(item)
+
+
+def _log_y(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points a log-y axis can show (y > 0), as log10(y): the view works in log units."""
+    keep = y > 0
+    return x[keep], np.log10(y[keep])

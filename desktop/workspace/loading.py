@@ -109,12 +109,7 @@ def load_new_points(
     db: Database, requests: Iterable[tuple[str, str, int | None]], unknown_runs: Iterable[str] = ()
 ) -> NewPoints:
     """Only the points after the last step already shown, per (run, key)."""
-    series: dict[CurveKey, Series] = {}
-    for run_id, key, last_step in requests:
-        min_step = None if last_step is None else last_step + 1
-        steps, values, walls = runs.metric_series(db, run_id, key, min_step=min_step)
-        if len(steps):
-            series[(run_id, key)] = (steps, values, walls)
+    series = metrics.metric_series_after(db, list(requests))
     found = []
     for run_id in unknown_runs:
         try:

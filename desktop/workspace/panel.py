@@ -12,35 +12,26 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QActionGroup, QColor, QEnterEvent, QFocusEvent, QPalette
+from PySide6.QtGui import QColor, QEnterEvent, QFocusEvent, QPalette
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QInputDialog, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+    QFrame, QHBoxLayout, QInputDialog, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
 )
 
 from desktop import resources
-from desktop.automations.summary import CMP_SYMBOLS
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
+from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
+from desktop.workspace.hover import nearest_point
 from desktop.workspace.layout import PanelSpec
 from desktop.workspace.loading import Threshold
+from desktop.workspace.panel_menu import build_menu
+from desktop.workspace.thresholds import threshold_lines
 
-THRESHOLD_COLOR = "#d62728"
 LEGEND_MAX = 4  # runs named in a panel's header; the tooltip lists them all
-SMOOTHING_CHOICES = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
-X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
-HOVER_PX = 24  # how close (in pixels) the pointer must be to a line for the read-out
 
 
 def _short(label: str, limit: int = 28) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
-
-
-class StepAxis(pg.AxisItem):
-    """The x axis of steps: whole numbers only (no 0.2, 0.4 … ticks when zoomed in)."""
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
-        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
-        return levels or [(1.0, 0.0)]
 
 
 class MetricPanel(QFrame):
@@ -71,6 +62,9 @@ class MetricPanel(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.setMinimumHeight(260)
         self.curves: dict[tuple[str, str], PanelCurve] = {}
+        # curves wait here until the panel is first on screen: most of a big workspace never is
+        self._deferred: dict[tuple[str, str], tuple] = {}
+        self._hidden_runs: set[str] = set()
         self._lines: list[pg.InfiniteLine] = []
         self._thresholds: list[Threshold] = []
         self._highlight: PanelCurve | None = None
@@ -105,7 +99,8 @@ class MetricPanel(QFrame):
         self.menu_button.setAutoRaise(True)
         self.menu_button.setAccessibleName(f"Panel settings for {spec.title}")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.menu_button.setMenu(self._build_menu())
+        self.menu_button.setMenu(build_menu(self))
+        self.menu_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
 
         # The legend sits in the header, above the plot, so it never hides a curve.
         self.legend_label = QLabel(self)
@@ -126,13 +121,11 @@ class MetricPanel(QFrame):
         header.addWidget(self.bell)
         header.addWidget(self.menu_button)
 
-        self.plot = pg.PlotWidget(self, axisItems={"bottom": StepAxis("bottom")})
+        self.plot = pg.PlotWidget(self, axisItems={"bottom": StepAxis("bottom"), "left": MajorOnlyAxis("left")})
         self.plot.setObjectName(f"plot-{spec.title}")
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
-        # The curves arrive clipped and peak-decimated already (curves.py); these stay as a guard.
-        item.setDownsampling(auto=True, mode="peak")
-        item.setClipToView(True)
+        # The curves arrive clipped and peak-decimated already (curves.py).
         item.showGrid(x=True, y=True, alpha=0.15)
         item.hideButtons()
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
@@ -154,19 +147,42 @@ class MetricPanel(QFrame):
     # -- curves, drawing ------------------------------------------------------------------------
 
     def add_curve(self, run_id: str, metric: str, label: str, color: QColor,
-                  source: SeriesBuffer | RangeSource) -> PanelCurve:
-        if not self.spec.metric:
-            label = f"{label} · {metric}"
-        curve = PanelCurve(self.plot.getPlotItem(), run_id, metric, label, color, source)
-        curve.set_smoothing(self.spec.smoothing)
-        self.curves[(run_id, metric)] = curve
-        self._update_legend()
-        return curve
+                  source: SeriesBuffer | RangeSource, t0: float | None = None) -> None:
+        """Add a run's line; it is created when the panel is first on screen."""
+        if (run_id, metric) in self.curves:
+            return
+        self._deferred[(run_id, metric)] = (label, color, source, t0)
+        if self._realized:
+            self._realize()
+
+    def has_curve(self, run_id: str, metric: str) -> bool:
+        return (run_id, metric) in self.curves or (run_id, metric) in self._deferred
 
     def remove_all_curves(self) -> None:
         for curve in self.curves.values():
             curve.remove()
         self.curves.clear()
+        self._deferred.clear()
+        self._update_legend()
+
+    _realized = False
+
+    def _realize(self) -> None:
+        self._realized = True
+        if not self._deferred:
+            return
+        many = len(self.curves) + len(self._deferred) > ANTIALIAS_MAX
+        for (run_id, metric), (label, color, source, t0) in self._deferred.items():
+            if not self.spec.metric:
+                label = f"{label} · {metric}"
+            curve = PanelCurve(self.plot.getPlotItem(), run_id, metric, label, color, source)
+            curve.t0 = t0
+            curve.set_antialias(not many)
+            curve.set_smoothing(self.spec.smoothing)
+            if run_id in self._hidden_runs:
+                curve.set_visible(False)
+            self.curves[(run_id, metric)] = curve
+        self._deferred.clear()
         self._update_legend()
 
     def is_on_screen(self) -> bool:
@@ -188,12 +204,14 @@ class MetricPanel(QFrame):
         """Draw the dirty curves if on screen; returns how many were drawn."""
         if not self.is_on_screen():
             return 0
+        if self._deferred or not self._realized:
+            self._realize()
         view, width, drawn = self.view_x_range(), self.pixel_width(), 0
         antialias = len(self.curves) <= ANTIALIAS_MAX
         for curve in self.curves.values():
             curve.set_antialias(antialias)
             if curve.dirty and curve.is_visible():
-                curve.render(self.spec.x_mode, view, width, self.spec.smoothing)
+                curve.render(self.spec.x_mode, view, width, self.spec.smoothing, self.spec.log_y)
                 drawn += 1
         return drawn
 
@@ -203,9 +221,10 @@ class MetricPanel(QFrame):
         self.frame_wanted.emit()
 
     def has_dirty(self) -> bool:
-        return any(c.dirty and c.is_visible() for c in self.curves.values())
+        return bool(self._deferred) or any(c.dirty and c.is_visible() for c in self.curves.values())
 
     def set_run_visible(self, run_id: str, visible: bool) -> None:
+        (self._hidden_runs.discard if visible else self._hidden_runs.add)(run_id)
         for (rid, _metric), curve in self.curves.items():
             if rid == run_id:
                 curve.set_visible(visible)
@@ -230,21 +249,7 @@ class MetricPanel(QFrame):
         item = self.plot.getPlotItem()
         for line in self._lines:
             item.removeItem(line)
-        self._lines = []
-        for threshold in thresholds:
-            symbol = CMP_SYMBOLS.get(threshold.cmp_op, threshold.cmp_op)
-            line = pg.InfiniteLine(
-                pos=threshold.value, angle=0, movable=False,
-                pen=pg.mkPen(THRESHOLD_COLOR, width=1.4, style=Qt.PenStyle.DashLine),
-                label=f"{threshold.name}  ({symbol} {threshold.value:g})",
-                # under the line, on a translucent plate: stays inside the view when the line is at
-                # the top edge, and readable over curves
-                labelOpts={"position": 0.02, "color": THRESHOLD_COLOR, "anchors": [(0, 0), (0, 0)],
-                           "fill": self._palette_color(QPalette.ColorRole.Base, alpha=190)},
-            )
-            line.setToolTip(f"Automation “{threshold.name}”")
-            item.addItem(line)  # counts for auto-range, so the line is in view even far from the data
-            self._lines.append(line)
+        self._lines = threshold_lines(item, self._thresholds, self._palette_color(QPalette.ColorRole.Base, alpha=190))
 
     @property
     def threshold_lines(self) -> list[pg.InfiniteLine]:
@@ -270,29 +275,8 @@ class MetricPanel(QFrame):
     # -- hover read-out and highlight ------------------------------------------------------------
 
     def nearest_point(self, scene_pos: QPointF) -> tuple[PanelCurve, float, float] | None:
-        """The drawn point closest to the pointer (in pixels), within HOVER_PX."""
-        vb = self.plot.getPlotItem().getViewBox()
-        if not vb.sceneBoundingRect().contains(scene_pos):
-            return None
-        mouse = vb.mapSceneToView(scene_pos)
-        px, py = vb.viewPixelSize()
-        best, best_d = None, float(HOVER_PX)
-        for curve in self.curves.values():
-            x, y = curve.raw.xData, curve.raw.yData
-            if not curve.is_visible() or x is None or not len(x):
-                continue
-            yv = np.log10(np.where(y > 0, y, np.nan)) if self.spec.log_y else y
-            i = int(np.searchsorted(x, mouse.x()))
-            lo, hi = max(0, i - 2), min(len(x), i + 2)
-            dx = (x[lo:hi] - mouse.x()) / px
-            dy = (yv[lo:hi] - mouse.y()) / py
-            d = np.hypot(dx, dy)
-            if not len(d) or np.all(np.isnan(d)):
-                continue
-            j = int(np.nanargmin(d))
-            if d[j] < best_d:
-                best, best_d = (curve, float(x[lo + j]), float(y[lo + j])), float(d[j])
-        return best
+        """The drawn point closest to the pointer, within a few pixels: (curve, x, y as drawn)."""
+        return nearest_point(self.plot.getPlotItem().getViewBox(), self.curves.values(), scene_pos)
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         found = self.nearest_point(scene_pos)
@@ -301,50 +285,17 @@ class MetricPanel(QFrame):
             self._marker.setData([], [])
             self.hovered.emit("")
             return
-        curve, x, y = found
+        curve, x, shown_y = found
         step = curve.step_at(self.spec.x_mode, x)
+        y = 10 ** shown_y if self.spec.log_y else shown_y
         self.readout.setText(
             f'<span style="color:{curve.color.name()}">&#9679;</span> {html.escape(curve.label)}'
             f" · step {step} · {y:.6g}"
         )
-        my = np.log10(y) if self.spec.log_y and y > 0 else y
-        self._marker.setData([x], [my], brush=pg.mkBrush(curve.color))
+        self._marker.setData([x], [shown_y], brush=pg.mkBrush(curve.color))
         self.hovered.emit(curve.run_id)
 
     # -- the settings menu -----------------------------------------------------------------------
-
-    def _build_menu(self) -> QMenu:
-        menu = QMenu(self)
-        x_menu = menu.addMenu("X axis")
-        group = QActionGroup(x_menu)
-        for mode, label in X_LABELS.items():
-            action = x_menu.addAction(label, lambda m=mode: self.set_x_mode(m))
-            action.setCheckable(True)
-            action.setChecked(mode == self.spec.x_mode)
-            group.addAction(action)
-        log_action = menu.addAction("Log scale (Y)")
-        log_action.setCheckable(True)
-        log_action.setChecked(self.spec.log_y)
-        log_action.toggled.connect(self.set_log_y)
-        s_menu = menu.addMenu("Smoothing (EMA)")
-        s_group = QActionGroup(s_menu)
-        for weight in SMOOTHING_CHOICES:
-            action = s_menu.addAction("Off" if weight == 0 else f"{weight:g}", lambda w=weight: self.set_smoothing(w))
-            action.setCheckable(True)
-            action.setChecked(weight == self.spec.smoothing)
-            s_group.addAction(action)
-        menu.addAction("Y range: automatic", lambda: self.set_y_range(None))
-        menu.addAction("Y range: fix to current view", self._fix_y_range)
-        menu.addSeparator()
-        menu.addAction("Metrics (regex)…", self._ask_pattern)
-        wide = menu.addAction("Wide")
-        wide.setCheckable(True)
-        wide.setChecked(self.spec.wide)
-        wide.toggled.connect(self._set_wide)
-        menu.addAction("Move left", lambda: self.move_requested.emit(-1))
-        menu.addAction("Move right", lambda: self.move_requested.emit(1))
-        menu.addAction("Remove panel", self.remove_requested.emit)
-        return menu
 
     def set_x_mode(self, mode: str) -> None:
         self.spec.x_mode = mode
@@ -356,6 +307,7 @@ class MetricPanel(QFrame):
     def set_log_y(self, on: bool) -> None:
         self.spec.log_y = bool(on)
         self._apply_y()
+        self.mark_all_dirty()  # the curves hand log10 values to a log axis
         self.spec_changed.emit()
 
     def set_smoothing(self, weight: float) -> None:
@@ -370,17 +322,17 @@ class MetricPanel(QFrame):
         self._apply_y()
         self.spec_changed.emit()
 
-    def _fix_y_range(self) -> None:
+    def fix_y_range(self) -> None:
         lo, hi = self.plot.getPlotItem().getViewBox().viewRange()[1]
         if self.spec.log_y:
             lo, hi = 10 ** lo, 10 ** hi
         self.set_y_range((float(lo), float(hi)))
 
-    def _set_wide(self, on: bool) -> None:
+    def set_wide(self, on: bool) -> None:
         self.spec.wide = bool(on)
         self.spec_changed.emit()
 
-    def _ask_pattern(self) -> None:
+    def ask_pattern(self) -> None:
         text, ok = QInputDialog.getText(self, "Panel metrics", "Metrics matching (regular expression):",
                                         text=self.spec.pattern or f"^{self.spec.metric}$")
         if ok and text:
@@ -393,16 +345,9 @@ class MetricPanel(QFrame):
 
     def _apply_x_axis(self) -> None:
         item = self.plot.getPlotItem()
-        mode = self.spec.x_mode
-        if mode == "wall":
-            axis = pg.DateAxisItem("bottom")
-        elif mode == "relative":
-            axis = pg.AxisItem("bottom")
-        else:
-            axis = StepAxis("bottom")
+        axis = x_axis(self.spec.x_mode)
         item.setAxisItems({"bottom": axis})
-        axis.enableAutoSIPrefix(False)  # steps are counts: never "step (x1e+06)"
-        item.setLabel("bottom", {"step": "step", "relative": "relative time (s)", "wall": "wall time"}[mode])
+        item.setLabel("bottom", AXIS_TITLES[self.spec.x_mode])
         self._style_axis(axis)
 
     def _apply_y(self) -> None:

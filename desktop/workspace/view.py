@@ -11,7 +11,6 @@ Data flow (buffer at the data rate, paint at the frame rate):
 """
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ from desktop.workspace.buffers import MEMORY_LIMIT, RangeSource, SeriesBuffer
 from desktop.workspace.curves import PanelCurve, run_color
 from desktop.workspace.layout import Layout, PanelSpec, load_layout, save_layout, settings_key
 from desktop.workspace.panel import MetricPanel
+from desktop.workspace.ranges import RangeReader
 from desktop.workspace.visibility import RunVisibility
 from store import entities as e
 from store import events
@@ -36,7 +36,6 @@ log = logging.getLogger("runbell.workspace")
 
 COLUMNS = 2
 FRAME_MS = 33
-RANGE_DEBOUNCE_MS = 60
 
 
 class WorkspaceView(QWidget):
@@ -73,8 +72,7 @@ class WorkspaceView(QWidget):
         self._busy = True  # the first read is in flight; live fetches wait for it
         self._is_loaded = False
         self._keys_left = 0
-        self._generation = itertools.count()
-        self._range_gen: dict[int, int] = {}  # id(panel) → generation of its newest range read
+        self._ranges = RangeReader(ctx.db, tasks, self._sources, self._mark_dirty, self._on_fetch_failed, self)
         self.bell_dialog = None
         self.frames = 0  # frames that drew something (benchmarks)
 
@@ -193,7 +191,7 @@ class WorkspaceView(QWidget):
         """Stop painting (the page is going away)."""
         self._timer.stop()
         self._pending.clear()
-        self._range_gen.clear()
+        self._ranges.stop()
 
     # -- start-up: outline, then one metric at a time ---------------------------------------------
 
@@ -264,7 +262,7 @@ class WorkspaceView(QWidget):
                     if isinstance(source, RangeSource):
                         source.last_step = max(source.last_step, int(event.payload.get("last_step") or 0))
                         for panel in self._panels_of(key):
-                            self._schedule_range_read(panel)
+                            self._ranges.schedule(panel)
                     else:
                         self._pending.add((event.run_id, key))
         if thresholds_changed:
@@ -303,50 +301,6 @@ class WorkspaceView(QWidget):
         self._status.setText(f"Live update paused: {exc}")
         self._status.show()
         # the next metrics event retries from the last step shown; nothing is skipped
-
-    # -- long histories: read the visible range ----------------------------------------------------
-
-    def _schedule_range_read(self, panel: MetricPanel) -> None:
-        timer = panel.findChild(QTimer, "range-debounce")
-        if timer is None:
-            timer = QTimer(panel)
-            timer.setObjectName("range-debounce")
-            timer.setSingleShot(True)
-            timer.setInterval(RANGE_DEBOUNCE_MS)
-            timer.timeout.connect(lambda p=panel: self._read_range(p))
-        timer.start()
-
-    def _read_range(self, panel: MetricPanel) -> None:
-        long_curves = [c for c in panel.curves.values() if isinstance(c.source, RangeSource) and c.is_visible()]
-        if not long_curves or not panel.is_on_screen():
-            return
-        view = panel.view_x_range() if panel.spec.x_mode == "step" else None
-        requests = []
-        for curve in long_curves:
-            src = curve.source
-            lo, hi = src.first_step, src.last_step
-            if view is not None:
-                lo, hi = max(lo, int(np.floor(view[0]))), min(hi, int(np.ceil(view[1])))
-            if lo <= hi:
-                requests.append((curve.run_id, curve.metric, lo, hi))
-        generation = next(self._generation)
-        self._range_gen[id(panel)] = generation
-        gens, pid = self._range_gen, id(panel)
-        db, width = self._ctx.db, panel.pixel_width()
-        self._tasks.run(
-            lambda: loading.load_ranges(db, requests, width, lambda: gens.get(pid) == generation),
-            alive(panel, lambda result: self._on_range(panel, generation, result)),
-            alive(self, self._on_fetch_failed),
-        )
-
-    def _on_range(self, panel: MetricPanel, generation: int, result: dict) -> None:
-        if self._range_gen.get(id(panel)) != generation:
-            return  # the view moved on meanwhile
-        for curve_key, envelope in result.items():
-            source = self._sources.get(curve_key)
-            if isinstance(source, RangeSource):
-                source.replace(envelope.steps, envelope.mins, envelope.maxs, envelope.walls, envelope.covers)
-                self._mark_dirty(curve_key)
 
     # -- thresholds ---------------------------------------------------------------------------------
 
@@ -412,7 +366,7 @@ class WorkspaceView(QWidget):
         panel = MetricPanel(spec, can_edit=self._ctx.can_edit, parent=self._grid_host)
         panel.bell_clicked.connect(self.open_bell_dialog)
         panel.frame_wanted.connect(self._want_frame)
-        panel.view_moved.connect(lambda p=panel: self._schedule_range_read(p))
+        panel.view_moved.connect(lambda p=panel: self._ranges.schedule(p))
         panel.hovered.connect(panel.set_highlighted_run)
         panel.spec_changed.connect(lambda p=panel: self._on_spec_changed(p))
         panel.move_requested.connect(lambda delta, p=panel: self.move_panel(p, delta))
@@ -429,16 +383,15 @@ class WorkspaceView(QWidget):
 
     def _ensure_curves(self, run_id: str, metric: str) -> None:
         for panel in self._panels_of(metric):
-            if (run_id, metric) not in panel.curves:
+            if not panel.has_curve(run_id, metric):
                 self._add_curve(panel, run_id, metric)
 
     def _add_curve(self, panel: MetricPanel, run_id: str, metric: str) -> None:
         self._register_run(run_id, self._run_names.get(run_id, run_id))
-        curve = panel.add_curve(run_id, metric, self._run_names[run_id], run_color(self._run_order[run_id]),
-                                self._sources[(run_id, metric)])
-        curve.t0 = self._run_t0.get(run_id)
         if not self.visibility.is_visible(run_id):
-            curve.set_visible(False)
+            panel.set_run_visible(run_id, False)
+        panel.add_curve(run_id, metric, self._run_names[run_id], run_color(self._run_order[run_id]),
+                        self._sources[(run_id, metric)], self._run_t0.get(run_id))
 
     def _on_spec_changed(self, panel: MetricPanel) -> None:
         if panel.objectName() != f"panel-{panel.spec.title}":  # its metric selection changed

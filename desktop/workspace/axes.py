@@ -1,0 +1,32 @@
+"""The panels' x axes: whole steps, relative seconds or wall-clock dates."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
+AXIS_TITLES = {"step": "step", "relative": "relative time (s)", "wall": "wall time"}
+
+
+class StepAxis(pg.AxisItem):
+    """The x axis of steps: whole numbers only (no 0.2, 0.4 … ticks when zoomed in)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
+        return levels or [(1.0, 0.0)]
+
+
+class MajorOnlyAxis(pg.AxisItem):
+    """A y axis whose grid shows the major ticks only: minor lines at every 0.02 are noise."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
+        return super().tickSpacing(minVal, maxVal, size)[:1]
+
+
+def x_axis(mode: str) -> pg.AxisItem:
+    """A new bottom axis for x mode "step", "relative" or "wall"."""
+    if mode == "wall":
+        axis = pg.DateAxisItem("bottom")
+    else:
+        axis = StepAxis("bottom") if mode == "step" else pg.AxisItem("bottom")
+        axis.enableAutoSIPrefix(False)  # steps are counts: never "step (x1e+06)"
+    return axis

@@ -1,0 +1,38 @@
+"""Which drawn point is under the pointer (the panels' hover read-out), in pixels not data units."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+
+from desktop.workspace.curves import PanelCurve
+
+HOVER_PX = 24  # how close (in pixels) the pointer must be to a point for the read-out
+
+
+def nearest_point(
+    vb: pg.ViewBox, curves: Iterable[PanelCurve], scene_pos: QPointF, radius_px: float = HOVER_PX,
+) -> tuple[PanelCurve, float, float] | None:
+    """(curve, x, y) of the visible drawn point nearest `scene_pos` within `radius_px`, else None.
+
+    y is in the view's units (log10 of the value on a log axis)."""
+    if not vb.sceneBoundingRect().contains(scene_pos):
+        return None
+    mouse = vb.mapSceneToView(scene_pos)
+    px, py = vb.viewPixelSize()
+    best, best_d = None, float(radius_px)
+    for curve in curves:
+        x, y = curve.raw.xData, curve.raw.yData
+        if not curve.is_visible() or x is None or not len(x):
+            continue
+        i = int(np.searchsorted(x, mouse.x()))
+        lo, hi = max(0, i - 2), min(len(x), i + 2)
+        d = np.hypot((x[lo:hi] - mouse.x()) / px, (y[lo:hi] - mouse.y()) / py)
+        if not len(d) or np.all(np.isnan(d)):
+            continue
+        j = int(np.nanargmin(d))
+        if d[j] < best_d:
+            best, best_d = (curve, float(x[lo + j]), float(y[lo + j])), float(d[j])
+    return best

@@ -1,0 +1,55 @@
+"""Automation threshold lines on a panel: one dashed line per threshold value.
+
+Several automations often share a value (three alerts at 0.5): they share one line whose label
+lists them, grouped by comparison, instead of three labels drawn over each other.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from desktop.automations.summary import CMP_SYMBOLS
+from desktop.workspace.loading import Threshold
+
+THRESHOLD_COLOR = "#d62728"
+NAMES_PER_LABEL = 3  # automations named on one line's label; the tooltip lists them all
+
+
+def threshold_label(thresholds: Sequence[Threshold]) -> str:
+    """The label of one line: 'a, b  (> 0.5)  ·  c  (≤ 0.5)', names in order, few per label."""
+    by_op: dict[str, list[str]] = {}
+    for threshold in thresholds:
+        by_op.setdefault(CMP_SYMBOLS.get(threshold.cmp_op, threshold.cmp_op), []).append(threshold.name)
+    value = thresholds[0].value
+    parts = []
+    for symbol, names in by_op.items():
+        shown = ", ".join(names[:NAMES_PER_LABEL])
+        if len(names) > NAMES_PER_LABEL:
+            shown += f" +{len(names) - NAMES_PER_LABEL}"
+        parts.append(f"{shown}  ({symbol} {value:g})")
+    return "  ·  ".join(parts)
+
+
+def threshold_lines(plot: pg.PlotItem, thresholds: Sequence[Threshold], plate: QColor) -> list[pg.InfiniteLine]:
+    """Add one line per distinct threshold value to `plot` and return them (lowest value first)."""
+    by_value: dict[float, list[Threshold]] = {}
+    for threshold in thresholds:
+        by_value.setdefault(threshold.value, []).append(threshold)
+    lines = []
+    for value in sorted(by_value):
+        group = by_value[value]
+        line = pg.InfiniteLine(
+            pos=value, angle=0, movable=False,
+            pen=pg.mkPen(THRESHOLD_COLOR, width=1.4, style=Qt.PenStyle.DashLine),
+            label=threshold_label(group),
+            # under the line, on a translucent plate: stays inside the view when the line is at
+            # the top edge, and readable over curves
+            labelOpts={"position": 0.02, "color": THRESHOLD_COLOR, "anchors": [(0, 0), (0, 0)], "fill": plate},
+        )
+        line.setToolTip("\n".join(f"Automation “{t.name}”" for t in group))
+        plot.addItem(line)  # counts for auto-range, so the line is in view even far from the data
+        lines.append(line)
+    return lines

@@ -1,0 +1,108 @@
+"""Panel features: hover read-out, relative-time axis, fixed Y range, "Add panel", merged
+threshold labels, lazily created curves."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pyqtgraph as pg  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtWidgets import QInputDialog  # noqa: E402
+from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, seed_run, tasks, threshold_automation, ui_ctx, watcher  # noqa: E402, F401, E501
+
+from desktop.workspace.loading import Threshold  # noqa: E402
+from desktop.workspace.thresholds import threshold_label  # noqa: E402
+from store import runs  # noqa: E402
+from test_workspace import make_view, project  # noqa: E402, F401 - the same workspace set-up
+
+pytestmark = pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE)
+
+
+def drawn(view, run_id, metric, count):
+    curve = view.curve(run_id, metric)
+    return curve is not None and curve.xData is not None and len(curve.xData) == count
+
+
+def test_hover_reads_out_run_step_and_value_and_highlights(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"loss": [1.0, 0.5, 0.25, 0.125]}, name="hover-run")
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 4), timeout=10_000)
+    panel = view.panel("loss")
+    vb = panel.plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 3, timeout=5000)
+    scene_pos = vb.mapViewToScene(pg.Point(2, 0.25))
+    panel._on_mouse_moved(scene_pos)
+    text = panel.readout.text()
+    assert "hover-run" in text and "step 2" in text and "0.25" in text
+    assert view.panel_curve(run.id, "loss").highlighted
+    panel._on_mouse_moved(vb.mapViewToScene(pg.Point(2, 100.0)))  # far away
+    assert panel.readout.text() == "" and not view.panel_curve(run.id, "loss").highlighted
+
+
+def test_relative_time_axis_starts_each_run_at_zero(qtbot, ui_ctx, tasks, watcher, project):
+    run = runs.create_run(ui_ctx.db, project.id, name="timed")
+    t0 = run.created_at.timestamp()
+    runs.append_points(ui_ctx.db, run.id, [("loss", s, 1.0 / (s + 1), t0 + 10 + 2 * s) for s in range(5)])
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 5), timeout=10_000)
+    panel = view.panel("loss")
+    panel.set_x_mode("relative")
+    qtbot.waitUntil(lambda: view.curve(run.id, "loss").xData[0] != 0, timeout=5000)
+    np.testing.assert_allclose(view.curve(run.id, "loss").xData, [10, 12, 14, 16, 18], atol=1e-3)
+    assert panel.plot.getPlotItem().getAxis("bottom").labelText == "relative time (s)"
+    assert view.panel_curve(run.id, "loss").step_at("relative", 14.0) == 2
+
+
+def test_fixed_y_range_holds_when_data_grows_and_auto_comes_back(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"loss": [1.0, 2.0]})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 2), timeout=10_000)
+    panel = view.panel("loss")
+    vb = panel.plot.getPlotItem().getViewBox()
+    panel.set_y_range((0.0, 3.0))
+    assert vb.viewRange()[1] == pytest.approx([0.0, 3.0])
+    seed_run(ui_ctx.db, project.id, {"loss": [50.0, 60.0]}, name="big")
+    qtbot.waitUntil(lambda: len(panel.curves) == 2 and all(c.raw.xData is not None and len(c.raw.xData) == 2
+                                                          for c in panel.curves.values()), timeout=10_000)
+    assert vb.viewRange()[1] == pytest.approx([0.0, 3.0])  # fixed: the new run does not stretch it
+    panel.set_y_range(None)
+    qtbot.waitUntil(lambda: vb.viewRange()[1][1] >= 60, timeout=5000)
+    assert panel.spec.y_range is None
+
+
+def test_add_panel_asks_for_a_regex_and_shows_matching_metrics(qtbot, ui_ctx, tasks, watcher, project,
+                                                              qsettings_isolated, monkeypatch):
+    run = seed_run(ui_ctx.db, project.id, {"train/loss": [1.0], "val/loss": [2.0], "acc": [0.5]})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("loss$", True)))
+    view._ask_new_panel()
+    panel = view.panels[-1]
+    assert panel.objectName() == "panel-/loss$/" and panel.spec.pattern == "loss$"
+    qtbot.waitUntil(lambda: len(panel.curves) == 2, timeout=5000)
+    assert sorted(panel.curves) == [(run.id, "train/loss"), (run.id, "val/loss")]
+
+
+def test_automations_sharing_a_threshold_share_one_labelled_line(qtbot, ui_ctx, tasks, watcher, project):
+    seed_run(ui_ctx.db, project.id, {"acc": [0.2, 0.4, 0.6]})
+    for name in ("first", "second", "third"):
+        threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name=name, metric="acc", threshold=0.5)
+    threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="high", metric="acc", threshold=0.9)
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    lines = view.panel("acc").threshold_lines
+    assert [line.value() for line in lines] == [0.5, 0.9]
+    label = lines[0].label.toPlainText()
+    assert label.count("0.5") == 1 and all(n in label for n in ("first", "second", "third"))
+    merged = threshold_label([Threshold(i, f"a{i}", "m", 0.5, op) for i, op in enumerate(("$gt",) * 5 + ("$lt",))])
+    assert merged == "a0, a1, a2 +2  (> 0.5)  ·  a5  (< 0.5)"
+
+
+def test_curves_of_panels_off_screen_are_made_when_scrolled_into_view(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {f"m{i:02d}": [1.0, 2.0] for i in range(12)})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "m00", 2), timeout=10_000)
+    last = view.panel("m11")
+    assert not last.is_on_screen() and last.curves == {}  # no work for what nobody sees
+    view._scroll.ensureWidgetVisible(last)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "m11", 2), timeout=10_000)
