@@ -45,6 +45,14 @@ def events_after(
         return [convert.event(row) for row in s.scalars(q)]
 
 
+def last_event_at(db: Database, type_: str, run_id: str):
+    """When the newest event of this type for this run was written (None: never)."""
+    with db.session() as s:
+        row = s.scalar(sa.select(m.Event).where(m.Event.type == type_, m.Event.run_id == run_id)
+                       .order_by(m.Event.id.desc()).limit(1))
+        return None if row is None else convert.event(row).created_at
+
+
 def last_event_id(db: Database) -> int:
     with db.session() as s:
         return s.scalar(sa.select(sa.func.max(m.Event.id))) or 0

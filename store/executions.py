@@ -160,6 +160,13 @@ def get_execution(db: Database, execution_id: int, *, session: sa.orm.Session | 
         return load(s)
 
 
+def find_by_delivery_id(db: Database, delivery_id: str) -> e.Execution | None:
+    """The execution with this delivery id (the id a webhook receiver sees), if any."""
+    with db.session() as s:
+        row = s.scalar(sa.select(m.Execution).where(m.Execution.delivery_id == delivery_id))
+        return None if row is None else convert.execution(row)
+
+
 def list_executions(
     db: Database, *, project_id: int | None = None, automation_id: int | None = None,
     status: str | None = None, limit: int = 500,

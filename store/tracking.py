@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import numbers
+import os
 import signal
 import threading
 import time
@@ -31,7 +32,8 @@ import numpy as np
 import sqlalchemy.exc as sa_exc
 
 from store import entities as e
-from store import runs, teams, tracking_exit
+from store import artifact_files, artifacts, registries, registry_links, runs, teams, tracking_exit
+from store import artifact_entities as ae
 from store.db import Database
 from store.errors import NotFound, StoreUnavailable
 
@@ -111,8 +113,10 @@ class Run:
     """One tracked training run. Create it with `init()`."""
 
     def __init__(self, db: Database, record: e.Run, project: str, *,
-                 flush_interval: float, heartbeat_interval: float) -> None:
+                 flush_interval: float, heartbeat_interval: float, caused_by: str | None = None) -> None:
         self.id: str = record.id
+        self._caused_by = caused_by
+        self._cause = {"caused_by": caused_by} if caused_by else {}  # only passed when set
         self.name: str = record.name
         self.project_id: int = record.project_id
         self.project: str = project
@@ -226,6 +230,37 @@ class Run:
         except StoreUnavailable as exc:
             _logger.warning("run %s: alert %r queued, database unavailable: %s", self.id, title, exc)
 
+    def log_artifact(self, path_or_dir: str | os.PathLike[str], name: str, type: str,  # noqa: A002 (wandb's name)
+                     aliases: Sequence[str] = (), metadata: Mapping[str, Any] | None = None) -> ae.ArtifactVersion:
+        """Copy a file or folder into the artifact store and record it as a version of `name`.
+
+        Identical content returns the existing version (only `aliases` are added). The newest
+        version holds `latest`.
+        """
+        if self._ended:
+            raise RuntimeError(f"run {self.id} has ended; log_artifact() needs a live run")
+        files = artifact_files.store_files(path_or_dir)
+        aliases = (aliases,) if isinstance(aliases, str) else tuple(aliases)
+        return artifacts.log_version(self._db, self.project_id, name, type, files, metadata=metadata,
+                                     aliases=aliases, run_id=self.id, username=self._username(),
+                                     caused_by=self._caused_by)
+
+    def link_artifact(self, artifact: ae.ArtifactVersion | str, registry: str = "Model",
+                      collection: str = "digits-classifier", aliases: Sequence[str] = ()) -> ae.LinkedVersion:
+        """Link a version (or "name:ref" of this project, e.g. "digits-mlp:latest") into a registry."""
+        if isinstance(artifact, str):
+            name, _, ref = artifact.partition(":")
+            artifact = artifacts.find_version(self._db, self.project_id, name, ref or "latest")
+        aliases = (aliases,) if isinstance(aliases, str) else tuple(aliases)
+        project = teams.get_project(self._db, self.project_id)
+        target = registries.find_registry(self._db, project.team_id, registry)
+        return registry_links.link_version(self._db, artifact.id, target.id, collection,
+                                           username=self._username(), aliases=aliases,
+                                           caused_by=self._caused_by)
+
+    def _username(self) -> str:
+        return runs.get_run(self._db, self.id).username
+
     def flush(self) -> None:
         """Store everything logged so far before returning. Raises `StoreUnavailable` (kept for later)."""
         self._write_pending()
@@ -295,7 +330,7 @@ class Run:
                     popleft = self._queue.popleft
                     self._unsent = [popleft() for _ in range(count)]
                 try:
-                    runs.append_points(self._db, self.id, self._unsent)
+                    runs.append_points(self._db, self.id, self._unsent, **self._cause)
                 except NotFound:
                     _logger.error("run %s was deleted; its remaining points are dropped", self.id)
                     self._closed = True
@@ -308,7 +343,7 @@ class Run:
                 self._unsent = []
                 self._last_write = time.monotonic()
             while self._alerts:
-                runs.record_alert(self._db, self.id, *self._alerts[0])
+                runs.record_alert(self._db, self.id, *self._alerts[0], **self._cause)
                 del self._alerts[0]
 
     def _write_loop(self) -> None:
@@ -354,7 +389,7 @@ class Run:
             state = "finished" if exit_code == 0 else "failed"
             self._retrying(
                 lambda: runs.set_state(self._db, self.id, state, exit_code=exit_code,
-                                       error_tail=error_tail, only_if_running=True),
+                                       error_tail=error_tail, only_if_running=True, **self._cause),
                 deadline, f"mark the run {state}",
             )
             self._ended = True
@@ -395,9 +430,14 @@ def init(
     username: str | None = None,
     flush_interval: float = 0.1,
     heartbeat_interval: float = 5.0,
+    caused_by: str | None = None,
 ) -> Run:
     """Start a run in `project` (created if missing) of the database at `db_url`
     (default: `RUNBELL_DB` or the user's local database). Finishes the previous run of `init()`.
+
+    `caused_by` (default: env `RUNBELL_CAUSED_BY`): the delivery id (`X-Runbell-Delivery`
+    header) of the automation webhook that started this process; the run's events carry it so
+    the engine can stop automation loops.
     """
     global run
     if flush_interval <= 0 or heartbeat_interval <= 0:
@@ -407,6 +447,7 @@ def init(
     if group is not None and len(group) > 128:
         raise ValueError("a group name has at most 128 characters")
     tags = (tags,) if isinstance(tags, str) else tuple(str(t) for t in tags)
+    caused_by = caused_by or os.environ.get("RUNBELL_CAUSED_BY") or None
     plain_config = _plain_config(config)
     if run is not None:
         run.finish()
@@ -415,12 +456,12 @@ def init(
         team, user = teams.ensure_default_team(db, username)
         project_row = teams.get_or_create_project(db, team.id, project)
         record = runs.create_run(db, project_row.id, name=name, username=user.username, tags=tags,
-                                 config=plain_config, group=group)
+                                 config=plain_config, group=group, caused_by=caused_by)
     except BaseException:
         db.dispose()
         raise
-    new_run = Run(db, record, project_row.name,
-                  flush_interval=flush_interval, heartbeat_interval=heartbeat_interval)
+    new_run = Run(db, record, project_row.name, flush_interval=flush_interval,
+                  heartbeat_interval=heartbeat_interval, caused_by=caused_by)
     new_run._start()
     run = new_run
     return new_run

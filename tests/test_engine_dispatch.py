@@ -21,67 +21,16 @@ import pytest
 
 from store import automations, events, executions, integrations, runs, secrets, teams
 
-from desktop.engine import Engine, resend, send_test
+from desktop.engine import resend, send_test
 from desktop.engine.actions.desktop_notify import NativeNotifier, NotificationError
-from tests.support.engine_setup import RecordingNotifier, World
-from tests.support.fake_slack import FakeSlack
+from tests.support.engine_fixtures import fake_hook, fake_slack, make_engine, notifier, settled, world  # noqa: F401
+from tests.support.engine_setup import RecordingNotifier
 from tests.support.fake_webhook import FakeWebhook
 from tests.support.memory_keyring import memory_keyring  # noqa: F401  (fixture)
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def world(db) -> World:
-    return World(db)
-
-
-@pytest.fixture
-def fake_slack():
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_hook():
-    with FakeWebhook() as fake:
-        yield fake
-
-
-@pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
-
-
-@pytest.fixture
-def make_engine(db, notifier):
-    started: list[Engine] = []
-
-    def make(**kwargs) -> Engine:
-        kwargs.setdefault("poll_seconds", 0.05)
-        kwargs.setdefault("notifier", notifier)
-        engine = Engine(db, **kwargs)
-        engine.start()
-        started.append(engine)
-        return engine
-
-    yield make
-    for engine in started:
-        engine.stop(timeout=5)
-
-
-def settled(world, automation=None, n=1, status=None):
-    """Wait until `n` executions exist and none is pending; returns them oldest first."""
-    def check():
-        found = world.executions(automation)
-        done = len(found) >= n and all(x.status != "pending" for x in found)
-        return found if done else None
-    found = wait_until(check, timeout=20, message="executions did not settle")
-    if status:
-        assert [x.status for x in found] == [status] * len(found), [(x.status, x.reason) for x in found]
-    return found
 
 
 def closed_port() -> int:

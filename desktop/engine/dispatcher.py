@@ -57,7 +57,10 @@ class Dispatcher:
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.lease = timedelta(seconds=max(60.0, self.ctx.timeout * 2 + 10))
+        # An attempt never outlives ctx.timeout (a hard deadline in actions.http), so a lease a
+        # little longer than two attempts is safe, and short enough that a killed engine's
+        # deliveries resume soon after a restart.
+        self.lease = timedelta(seconds=self.ctx.timeout * 2 + 5)
         self._rng = rng
         self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runbell-dispatch")
         self._lock = threading.RLock()  # a done-callback may run inline while we hold it
@@ -76,6 +79,8 @@ class Dispatcher:
                 return 0
             claimed = executions.claim_due(self.db, limit=free, lease=self.lease)
             for execution in claimed:
+                if execution.id in self._in_flight:
+                    continue  # its lease ran out while a slow database held the attempt up: still ours
                 future = self._pool.submit(self._run, execution)
                 self._in_flight[execution.id] = (execution, future)
                 future.add_done_callback(lambda _f, eid=execution.id, full=len(claimed) == free: self._done(eid, full))
@@ -140,6 +145,8 @@ class Dispatcher:
                                 f"gave up after {attempt} attempts; last error: {outcome.error}",
                                 action=outcome.action_update)
             return "failed"
+        log.info("delivery %s attempt %d of %d failed: %s", execution.delivery_id, attempt, self.max_attempts,
+                 outcome.error)
         delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng)
         if outcome.retry_after is not None:
             if outcome.retry_after > MAX_RETRY_AFTER:

@@ -7,6 +7,8 @@
 - RUN_STALLED is a scheduled check, not an event: `check_stalls` runs every `stall_check_seconds`
   from `run_once` (state_events.py).
 - `alert` (`run.alert()`) → a DESKTOP_NOTIFICATION execution named "run.alert".
+- artifact and registry events → CREATE_ARTIFACT, ADD_ARTIFACT_ALIAS, ADD/REMOVE_ARTIFACT_TAG,
+  LINK/UNLINK_ARTIFACT automations, once per matching mutation (artifact_events.py).
 
 Every run automation fires on the false→true edge per run, then at most once per run per
 cooldown; a suppressed edge is recorded `skipped` with the reason. The edge/cooldown memory lives
@@ -34,7 +36,7 @@ from store import entities as e
 from store.db import Database
 from store.errors import NotFound, StoreError, StoreUnavailable
 
-from desktop.engine import firing, metric_events, run_events, state_events
+from desktop.engine import artifact_events, firing, metric_events, run_events, state_events
 from desktop.engine.actions import DESKTOP_NOTIFICATION, slack
 
 log = logging.getLogger("runbell.engine.evaluate")
@@ -49,7 +51,8 @@ LEASE_TTL = timedelta(seconds=15)
 DEFAULT_MAX_CHAIN_DEPTH = 3
 DEFAULT_STALL_CHECK_SECONDS = 10.0
 STATE_NAMES = state_events.STATE_NAMES
-_TYPES = (events.METRICS, events.RUN_STATE, events.ALERT, events.AUTOMATION_CHANGED)
+_TYPES = (events.METRICS, events.RUN_STATE, events.ALERT, events.AUTOMATION_CHANGED,
+          *artifact_events.EVENT_TYPES)
 
 
 def _now() -> datetime:
@@ -93,6 +96,7 @@ class Evaluator:
         self.stall_check_seconds = stall_check_seconds
         self._next_stall_check = 0.0
         self._by_project: dict[int | None, list[e.Automation]] | None = None
+        self._artifact_automations: list[e.Automation] | None = None
         self._parsed: dict[tuple[int, datetime], Any] = {}
         self._reported: set[tuple[int, datetime]] = set()
         self._runs: dict[str, RunCtx | None] = {}
@@ -161,10 +165,15 @@ class Evaluator:
 
     def _handle(self, event: e.Event) -> bool:
         if event.type == events.AUTOMATION_CHANGED:
-            self._by_project = None
+            self._by_project = self._artifact_automations = None
             return False
         if event.type == events.ALERT:
             return self._on_alert(event)
+        if event.type in artifact_events.EVENT_TYPES:
+            if self._artifact_automations is None:
+                self._artifact_automations = automations.list_automations(
+                    self.db, enabled_only=True, event_types=artifact_events.ARTIFACT_AUTOMATION_EVENTS)
+            return artifact_events.on_event(self, self._artifact_automations, event)
         wanted = run_events.METRIC_EVENTS if event.type == events.METRICS else (RUN_STATE,)
         candidates = [a for a in self._automations().get(event.project_id, [])
                       if a.event_type in wanted and a.created_at <= event.created_at]
@@ -205,10 +214,18 @@ class Evaluator:
 
     def parse(self, automation: e.Automation, event: e.Event | None) -> run_events.ParsedEvent | None:
         """The parsed filter, or None after reporting an invalid automation (once per version)."""
+        return self._parsed_or_report(
+            automation, event, lambda: run_events.parse_event(automation.event_type, automation.event_filter))
+
+    def parse_artifact_rule(self, automation: e.Automation, event: e.Event) -> artifact_events.ArtifactRule | None:
+        """The artifact automation's scope and filter, or None after reporting it invalid (once)."""
+        return self._parsed_or_report(automation, event, lambda: artifact_events.parse_rule(automation))
+
+    def _parsed_or_report(self, automation: e.Automation, event: e.Event | None, parse: Any) -> Any:
         key = (automation.id, automation.updated_at)
         if key not in self._parsed:
             try:
-                parsed: Any = run_events.parse_event(automation.event_type, automation.event_filter)
+                parsed: Any = parse()
             except ValueError as exc:
                 parsed = exc
             self._parsed[key] = parsed
@@ -219,7 +236,7 @@ class Evaluator:
                 log.warning("automation %r is invalid and cannot fire: %s", automation.name, parsed)
                 executions.record_firing(
                     self.db, automation=automation, project_id=automation.project_id,
-                    run_id=event.run_id if event else None, event_type=automation.event_type,
+                    run_id=event.run_id if event and event.run_id else None, event_type=automation.event_type,
                     event={"event_id": event.id} if event else {},
                     action_type=automation.action_type, action={}, status="failed",
                     reason=f"the automation is invalid and cannot fire: {parsed}; edit it to fix",
@@ -244,25 +261,30 @@ class Evaluator:
                 parent_depth = 1
         return parent_depth + 1, str(caused_by), parent
 
+    def chain_check(self, cause: e.Event | None) -> tuple[dict[str, Any], str]:
+        """(`chain_depth` / `caused_by` to store with the firing, the reason to skip it or "")."""
+        depth, caused_by, parent = self.chain_depth(cause)
+        extra: dict[str, Any] = {"chain_depth": depth}
+        if caused_by:
+            extra["caused_by"] = caused_by
+        if depth <= self.max_chain_depth:
+            return extra, ""
+        origin = f" (execution {parent.id} of {parent.automation_name!r})" if parent else ""
+        return extra, (f"chain depth limit ({self.max_chain_depth}) reached: this event was caused by "
+                       f"delivery {caused_by}{origin}, so firing would make a chain {depth} deep; "
+                       "this stops automations from triggering each other forever")
+
     def write(self, automation: e.Automation, details: firing.Firing, ctx: RunCtx,
               last_fired: datetime | None, cause: e.Event | None = None) -> bool:
         """Write the firing (one execution per target) or a `skipped` one; True if it fired."""
         now = _now()
-        depth, caused_by, parent = self.chain_depth(cause)
-        event = {**details.event, "chain_depth": depth}
-        if caused_by:
-            event["caused_by"] = caused_by
+        extra, reason = self.chain_check(cause)
+        event = {**details.event, **extra}
         cooldown = timedelta(seconds=automation.cooldown_seconds)
         targets = firing.targets(self.db, automation, details)
         common = dict(automation=automation, project_id=ctx.project.id, run_id=ctx.run.id,
                       event_type=details.event_type, event=event)
-        reason = ""
-        if depth > self.max_chain_depth:
-            origin = f" (execution {parent.id} of {parent.automation_name!r})" if parent else ""
-            reason = (f"chain depth limit ({self.max_chain_depth}) reached: this event was caused by "
-                      f"delivery {caused_by}{origin}, so firing would make a chain {depth} deep; "
-                      "this stops automations from triggering each other forever")
-        elif last_fired is not None and cooldown and now - last_fired < cooldown:
+        if not reason and last_fired is not None and cooldown and now - last_fired < cooldown:
             reason = (f"suppressed: already fired for run {ctx.run.name} at {last_fired:%Y-%m-%d %H:%M:%S} UTC; "
                       f"this automation fires at most once per run every {human_duration(cooldown.total_seconds())}")
         if reason:

@@ -27,7 +27,7 @@ from store import entities as e
 from store.db import Database
 from store.errors import NotFound, StoreError
 
-from desktop.engine import actions, templating
+from desktop.engine import actions, masking, templating
 from desktop.engine.actions import GENERIC_WEBHOOK, NOTIFICATION, ConfigError, Outcome, SendContext, slack, webhook
 from desktop.engine.actions.base import DEFAULT_TIMEOUT
 from desktop.engine.actions.desktop_notify import NativeNotifier, Notifier
@@ -48,6 +48,8 @@ class _QuietOverrun(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if "maximum number of running instances" in str(record.msg):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            # Handlers have no level of their own: drop it unless debug logging was asked for.
+            return _scheduler_log.isEnabledFor(logging.DEBUG)
         return True
 
 
@@ -72,6 +74,7 @@ class Engine:
         backoff_cap: float = BACKOFF_CAP,
         on_notification_clicked: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        masking.install()
         self.db = db
         self.poll_seconds = poll_seconds
         self.heartbeat_timeout = heartbeat_timeout
@@ -250,6 +253,7 @@ def _configure_logging() -> list[logging.Handler]:
     for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)
+    masking.install(handlers)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handlers
 
@@ -263,8 +267,10 @@ def _safe_url(url: str) -> str:
         return "<database>"
 
 
-def run_headless(db_url: str | None = None, *, stop: threading.Event | None = None) -> int:
-    """`runbell engine`: run until SIGTERM/SIGINT (or `stop`); returns the process exit code."""
+def run_headless(db_url: str | None = None, *, stop: threading.Event | None = None, **engine_options: Any) -> int:
+    """`runbell engine`: run until SIGTERM/SIGINT (or `stop`); returns the process exit code.
+
+    `engine_options` go to Engine (e.g. http_timeout, max_attempts, poll_seconds)."""
     handlers = _configure_logging()
     stop = stop or threading.Event()
     previous: dict[int, Any] = {}
@@ -277,7 +283,7 @@ def run_headless(db_url: str | None = None, *, stop: threading.Event | None = No
         except StoreError as exc:
             log.error("cannot open the database: %s", exc)
             return 2
-        engine = Engine(db)
+        engine = Engine(db, **engine_options)
         try:
             engine.start()
             log.info("engine running on %s; stop with Ctrl+C or SIGTERM", _safe_url(db.url))

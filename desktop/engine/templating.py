@@ -44,6 +44,32 @@ RUN_METRIC_VARIABLES = {
     "step": "the step at which the condition became true",
 }
 RUN_STATE_VARIABLES = {**COMMON_VARIABLES, **RUN_VARIABLES, "run_status": "new run state, e.g. failed"}
+CHANGE_VARIABLES = {**RUN_METRIC_VARIABLES, "prior_value": "the prior window's aggregate",
+                    "change": "the change (absolute, or relative as a fraction)"}
+ZSCORE_VARIABLES = {**RUN_METRIC_VARIABLES, "zscore": "the newest value's z-score",
+                    "mean": "mean of the window before the newest value", "std": "its standard deviation"}
+RUN_STALLED_VARIABLES = {**RUN_STATE_VARIABLES, "stalled_minutes": "minutes without a new step",
+                         "step": "the last step logged"}
+ARTIFACT_VARIABLES = {
+    **COMMON_VARIABLES,
+    "artifact_collection_name": "collection the version belongs or is linked to",
+    "artifact_version": "artifact reference URI",
+    "artifact_version_string": "readable path, e.g. team/project/model:v3",
+    "artifact_version_index": "version index, e.g. 3",
+    "artifact_metadata.*": "a top-level metadata key of the version, e.g. ${artifact_metadata.accuracy}",
+}
+ALIAS_VARIABLES = {**ARTIFACT_VARIABLES, "alias": "the alias added"}
+TAG_VARIABLES = {**ARTIFACT_VARIABLES, "tag": "the tag added or removed"}
+COLLECTION_TAG_VARIABLES = {**COMMON_VARIABLES, "artifact_collection_name": ARTIFACT_VARIABLES["artifact_collection_name"],
+                            "tag": "the tag added or removed"}
+VARIABLES_BY_EVENT: dict[str, dict[str, str]] = {
+    "RUN_METRIC": RUN_METRIC_VARIABLES, "RUN_METRIC_CHANGE": CHANGE_VARIABLES,
+    "RUN_METRIC_ZSCORE": ZSCORE_VARIABLES, "RUN_METRIC_NAN": RUN_METRIC_VARIABLES,
+    "RUN_STATE": RUN_STATE_VARIABLES, "RUN_STALLED": RUN_STALLED_VARIABLES,
+    "CREATE_ARTIFACT": ARTIFACT_VARIABLES, "LINK_ARTIFACT": ARTIFACT_VARIABLES, "UNLINK_ARTIFACT": ARTIFACT_VARIABLES,
+    "ADD_ARTIFACT_ALIAS": ALIAS_VARIABLES, "ADD_ARTIFACT_TAG": TAG_VARIABLES, "REMOVE_ARTIFACT_TAG": TAG_VARIABLES,
+    "ADD_COLLECTION_TAG": COLLECTION_TAG_VARIABLES, "REMOVE_COLLECTION_TAG": COLLECTION_TAG_VARIABLES,
+}
 
 
 def variables_in(template: str) -> list[str]:
@@ -54,17 +80,28 @@ def variables_in(template: str) -> list[str]:
     return list(seen)
 
 
+def _known(name: str, known: set[str]) -> bool:
+    """`artifact_metadata.*` in `known` stands for every `artifact_metadata.<key>`."""
+    return name in known or ("." in name and name.split(".", 1)[0] + ".*" in known and not name.endswith("."))
+
+
 def unknown_variables(template: str, available: Iterable[str]) -> list[str]:
     """Variables the template uses that will render empty (for the editor's warning)."""
     known = set(available)
-    return [name for name in variables_in(template) if name not in known]
+    return [name for name in variables_in(template) if not _known(name, known)]
 
 
 def webhook_variable_names(event_type: str, secret_names: Iterable[str] = ()) -> list[str]:
     """What a webhook payload for this event type may use: event variables, `ACCESS_TOKEN` and
-    the names of the webhook's own secrets."""
-    base = RUN_STATE_VARIABLES if event_type == "RUN_STATE" else RUN_METRIC_VARIABLES
+    the names of the webhook's own secrets (a team secret not attached to the webhook does not
+    resolve)."""
+    base = VARIABLES_BY_EVENT.get(event_type, RUN_METRIC_VARIABLES)
     return [*base, ACCESS_TOKEN, *secret_names]
+
+
+def check_webhook_payload(template: str, event_type: str, secret_names: Iterable[str] = ()) -> list[str]:
+    """The payload editor's problems for a webhook action on this event (empty list = fine)."""
+    return check_json_template(template, webhook_variable_names(event_type, secret_names))
 
 
 def _text(value: Any) -> str:
@@ -158,7 +195,7 @@ def check_json_template(template: str, available: Iterable[str]) -> list[str]:
     """Problems to show in the payload editor (empty list = fine)."""
     problems = []
     if (template or "").strip():
-        sample = {name: "x" for name in available}
+        sample = {name: "x" for name in [*available, *variables_in(template)]}
         try:
             json.loads(render_json(template, sample))
         except json.JSONDecodeError as exc:
@@ -251,3 +288,58 @@ def _float(text: str) -> float | str:
         return float(text)
     except ValueError:
         return text
+
+
+# --- appended by the event helper: change, z-score, NaN/Inf and stalled events ------------------
+
+def variables_for_metric_event(
+    *, event_type: str, automation_name: str, entity_name: str, project_name: str, run_name: str, run_id: str,
+    event_author: str, metric_name: str, metric_value: float, metric_values: Sequence[float],
+    metric_filter: str, metric_filter_short: str, comparison_op: str, threshold: float | None,
+    step: int | None, extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Payload variables of a RUN_METRIC_CHANGE / _ZSCORE / _NAN firing: the RUN_METRIC set, plus
+    `extra` (e.g. `prior_value`, `change`, `zscore`, `mean`, `std`)."""
+    return {
+        "event_type": event_type, "event_author": event_author, "entity_name": entity_name,
+        "project_name": project_name, "automation_name": automation_name, "run_name": run_name,
+        "run_id": run_id, "run_url": run_url(project_name, run_id), "metric_name": metric_name,
+        "metric_value": float(metric_value), "metric_values": [float(v) for v in metric_values],
+        "metric_filter": metric_filter, "metric_filter_short": metric_filter_short,
+        "metric_current_status": True, "comparison_op": comparison_op, "threshold": threshold,
+        "step": step, **dict(extra or {}),
+    }
+
+
+def variables_for_run_stalled(
+    *, automation_name: str, entity_name: str, project_name: str, run_name: str, run_id: str,
+    event_author: str, stalled_minutes: float, step: int | None,
+) -> dict[str, Any]:
+    return {
+        "event_type": "RUN_STALLED", "event_author": event_author, "entity_name": entity_name,
+        "project_name": project_name, "automation_name": automation_name, "run_name": run_name,
+        "run_id": run_id, "run_url": run_url(project_name, run_id), "run_status": "running",
+        "stalled_minutes": stalled_minutes, "step": step,
+    }
+
+
+# --- appended by the artifact-events helper ---------------------------------------------------
+
+def variables_for_artifact_event(*, automation_name: str, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Payload variables of an artifact firing (reference §3.2) from a store artifact event payload:
+    the common set, the artifact set, `alias` / `tag` (empty when they do not apply) and one
+    `artifact_metadata.<KEY>` per top-level metadata key (nested keys are not supported)."""
+    metadata = payload.get("artifact_metadata") or {}
+    out: dict[str, Any] = {
+        "event_type": event_type, "event_author": payload.get("event_author") or "",
+        "entity_name": payload.get("entity_name") or "", "project_name": payload.get("project_name") or "",
+        "automation_name": automation_name,
+        "artifact_collection_name": payload.get("artifact_collection_name") or "",
+        "artifact_version": payload.get("artifact_version") or "",
+        "artifact_version_string": payload.get("artifact_version_string") or "",
+        "artifact_version_index": payload.get("artifact_version_index"),
+        "alias": payload.get("alias") or "", "tag": payload.get("tag") or "",
+    }
+    if isinstance(metadata, Mapping):
+        out.update({f"artifact_metadata.{key}": value for key, value in metadata.items()})
+    return out

@@ -119,9 +119,15 @@ def test_bell_on_val_acc_fires_desktop_notification_and_slack(
         qtbot.waitUntil(lambda: window.findChild(QToolButton, "bell-val/acc") is not None, timeout=60_000)
         panel = _child(window, object, "panel-val/acc")
         bell = _child(window, QToolButton, "bell-val/acc")
-        # hover the panel: the bell appears
-        QTest.mouseMove(panel, QPoint(panel.width() // 2, panel.height() // 2))
-        qtbot.waitUntil(bell.isVisible, timeout=5_000)
+        qtbot.waitUntil(lambda: panel.isVisible() and panel.width() > 100, timeout=20_000)
+
+        def hover_shows_the_bell() -> bool:
+            # leave and re-enter: the pointer may already sit where the panel just appeared
+            QTest.mouseMove(window, QPoint(2, 2))
+            QTest.mouseMove(panel, QPoint(panel.width() // 2, panel.height() // 2))
+            return bell.isVisible()
+
+        qtbot.waitUntil(hover_shows_the_bell, timeout=20_000)
         window.grab().save(str(artifacts_dir / "e2e-workspace-hover.png"))
         qtbot.mouseClick(bell, Qt.MouseButton.LeftButton)
 

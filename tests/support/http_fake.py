@@ -22,6 +22,7 @@ class Received:
     body: bytes
     arrived_at: float  # time.monotonic()
     status: int  # what the fake answered
+    answer: str = ""  # the body it answered
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Scripted:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0  # seconds to wait before answering (0 = answer at once)
+    drip: float = 0.0  # seconds between single bytes of the answer (a slow-drip endpoint)
 
 
 class RecordingServer:
@@ -66,11 +68,11 @@ class RecordingServer:
         return f"http://{host}:{port}"
 
     def queue(self, status: int, body: str = "", headers: dict[str, str] | None = None, *,
-              times: int = 1, hang: float = 0.0) -> None:
+              times: int = 1, hang: float = 0.0, drip: float = 0.0) -> None:
         """Answer the next `times` requests with this instead of the normal behaviour."""
         with self._cond:
             for _ in range(times):
-                self._script.append(Scripted(status, body, dict(headers or {}), hang))
+                self._script.append(Scripted(status, body, dict(headers or {}), hang, drip))
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, dict[str, str]]:
         return 200, "ok", {}
@@ -80,12 +82,13 @@ class RecordingServer:
         headers = {k: v for k, v in handler.headers.items()}
         with self._cond:
             scripted = self._script.popleft() if self._script else None
-        hang = 0.0
+        hang = drip = 0.0
         if scripted is not None:
-            status, text, extra, hang = scripted.status, scripted.body, scripted.headers, scripted.hang
+            status, text, extra = scripted.status, scripted.body, scripted.headers
+            hang, drip = scripted.hang, scripted.drip
         else:
             status, text, extra = self.handle(handler.command, handler.path, headers, body)
-        received = Received(handler.command, handler.path, headers, body, arrived, status)
+        received = Received(handler.command, handler.path, headers, body, arrived, status, text)
         with self._cond:
             self.requests.append(received)
             self._on_received(received)
@@ -93,6 +96,9 @@ class RecordingServer:
         if hang and self._closing.wait(hang):
             return  # the server is closing: drop the connection unanswered
         data = text.encode("utf-8")
+        if drip:
+            self._drip(handler, status, data, extra, drip)
+            return
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", "text/plain; charset=utf-8")
@@ -103,6 +109,20 @@ class RecordingServer:
             handler.wfile.write(data)
         except OSError:
             pass  # the client gave up (timed out); nothing to answer
+
+    def _drip(self, handler: BaseHTTPRequestHandler, status: int, data: bytes, extra: dict[str, str],
+              interval: float) -> None:
+        """Send the whole answer one byte at a time, `interval` seconds apart."""
+        head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(data)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in extra.items()) + "\r\n"
+        for byte in head.encode("latin-1") + data:
+            if self._closing.wait(interval):
+                return
+            try:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            except OSError:
+                return  # the client gave up
 
     def _on_received(self, received: Received) -> None:
         """Called with the lock held after a request is recorded."""

@@ -1,7 +1,15 @@
 """Generic webhooks (reference §3.2): POST the rendered JSON payload, Bearer token, HMAC signature.
 
 Secrets are resolved only here, at send time: the execution row keeps the template, the
-event variables and a rendering with every secret masked (case C6).
+event variables and a rendering with every secret masked (case C6). Only the webhook's own
+secrets (its access token and its signing secret) resolve in the payload.
+
+With `standard_webhooks: true` in the webhook's config the request also carries the Standard
+Webhooks headers (standardwebhooks.com): `webhook-id` (the delivery id, the same on every
+retry), `webhook-timestamp` (Unix seconds of this attempt) and, with a signing secret,
+`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`. A secret written as
+`whsec_<base64>` is used as the spec says (the decoded bytes are the key); any other secret
+is used as its UTF-8 bytes, like X-Wandb-Signature.
 """
 from __future__ import annotations
 
@@ -10,24 +18,50 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 from store import integrations, secrets
 from store.entities import Execution, Integration
 from store.errors import NotFound, SecretBackendUnavailable
 
-from desktop.engine import templating
+from desktop.engine import masking, templating
 from desktop.engine.actions import http
 from desktop.engine.actions.base import ConfigError, Outcome, SendContext
 
 SIGNATURE_HEADER = "X-Wandb-Signature"
 DELIVERY_HEADER = "X-Runbell-Delivery"
+STANDARD_FLAG = "standard_webhooks"
 
 
 def sign(secret: str, body: bytes) -> str:
     """W&B-compatible signature: base64(HMAC-SHA256(secret, raw body))."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def _standard_key(secret: str) -> bytes:
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret[len("whsec_"):], validate=True)
+        except ValueError:
+            pass  # not base64 after all: use the text as it is
+    return secret.encode("utf-8")
+
+
+def standard_signature(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks `webhook-signature`: `v1,` + base64(HMAC-SHA256(key, "id.timestamp.body"))."""
+    signed = f"{delivery_id}.{timestamp}.".encode("utf-8") + body
+    digest = hmac.new(_standard_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def standard_headers(delivery_id: str, body: bytes, secret: str | None, now: float | None = None) -> dict[str, str]:
+    timestamp = int(now if now is not None else time.time())
+    headers = {"webhook-id": delivery_id, "webhook-timestamp": str(timestamp)}
+    if secret:
+        headers["webhook-signature"] = standard_signature(secret, delivery_id, timestamp, body)
+    return headers
 
 
 def secret_names(integration: Integration) -> list[str]:
@@ -93,12 +127,15 @@ def send(ctx: SendContext, execution: Execution) -> Outcome:
     template = action.get("request_payload") or ""
     variables = templating.from_storable(action.get("variables") or {})
     hidden = [v for v in (token, signing) if v]
+    masking.register(hidden)
     body = render_body(template, variables, values).encode("utf-8")
     headers = {"Content-Type": "application/json", DELIVERY_HEADER: execution.delivery_id}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if signing:
         headers[SIGNATURE_HEADER] = sign(signing, body)
+    if integration.config.get(STANDARD_FLAG):
+        headers.update(standard_headers(execution.delivery_id, body, signing))
     outcome = http.post(integration.config["url"], body, headers, timeout=ctx.timeout, secrets=hidden)
     shown = http.redact(masked_payload(template, variables, integration), hidden)
     update = {**action, "url": integration.config["url"], "webhook": integration.name, "rendered_payload": shown}
