@@ -19,8 +19,8 @@ from store.db import Database
 from store.entities import Execution
 from store.errors import StoreError
 
-from desktop.engine import actions
-from desktop.engine.actions import ConfigError, Outcome, SendContext
+from desktop.engine import actions, quiet
+from desktop.engine.actions import DESKTOP_NOTIFICATION, ConfigError, Outcome, SendContext
 from desktop.engine.actions.base import DEFAULT_TIMEOUT
 from desktop.engine.actions.desktop_notify import Notifier
 
@@ -112,6 +112,11 @@ class Dispatcher:
 
     def deliver(self, execution: Execution) -> str:
         """Make one attempt now and record it; returns the execution's new status."""
+        if execution.action_type == DESKTOP_NOTIFICATION and (until := quiet.desktop_notifications_paused_until()):
+            # Paused from the tray: record why, but Slack and webhooks go out as usual.
+            executions.complete(self.db, execution.id, "skipped",
+                                f"desktop notifications paused until {until:%Y-%m-%d %H:%M} UTC")
+            return "skipped"
         attempt = len(execution.attempts) + 1
         started = _now()
         permanent = False
