@@ -3,23 +3,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 from pathlib import Path
 
-import platformdirs
+from store.db import log_dir  # noqa: F401  (re-exported: the app's log folder)
 
 log = logging.getLogger("runbell.logs")
 
 LOG_NAME = "runbell.log"
 _log_file: Path | None = None
-
-
-def log_dir() -> Path:
-    """The user log folder (created on demand); under RUNBELL_HOME when that is set."""
-    home = os.environ.get("RUNBELL_HOME")
-    path = Path(home) / "logs" if home else Path(platformdirs.user_log_dir("runbell", "runbell"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def log_file() -> Path | None:

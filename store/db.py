@@ -27,6 +27,14 @@ def data_dir() -> Path:
     return path
 
 
+def log_dir() -> Path:
+    """The user log folder (created on demand); under RUNBELL_HOME when that is set."""
+    home = os.environ.get("RUNBELL_HOME")
+    path = Path(home) / "logs" if home else Path(platformdirs.user_log_dir("runbell", "runbell"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def default_url() -> str:
     """`RUNBELL_DB` if set, else SQLite in the user data folder."""
     return os.environ.get("RUNBELL_DB") or f"sqlite:///{data_dir() / 'runbell.db'}"
@@ -113,4 +121,4 @@ class Database:
         self.engine.dispose()
 
 
-__all__ = ["Database", "DatabaseTooNew", "StoreUnavailable", "data_dir", "default_url"]
+__all__ = ["Database", "DatabaseTooNew", "StoreUnavailable", "data_dir", "default_url", "log_dir"]

@@ -174,7 +174,8 @@ def delete_integration(db: Database, integration_id: int) -> None:
         s.delete(row)
         events.record(s, events.INTEGRATION_CHANGED, payload={"id": integration_id, "change": "deleted"})
         if kind == "slack":  # inside the transaction: a keyring failure keeps the row
-            secrets.keyring_delete(_credential_account(team_id, integration_id, "webhook_url"))
+            field = "bot_token" if (row.config or {}).get("mode") == "bot" else "webhook_url"
+            secrets.keyring_delete(_credential_account(team_id, integration_id, field))
 
 
 def get_integration(db: Database, integration_id: int) -> e.Integration:

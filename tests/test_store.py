@@ -186,3 +186,13 @@ def test_a_bad_database_url_gets_a_clear_error_without_its_password(url, message
     with pytest.raises(StoreUnavailable, match=message) as info:
         Database(url)
     assert "hunter2" not in str(info.value)
+
+
+def test_deleting_a_slack_bot_integration_removes_its_token_from_the_keyring(db, project, keyring_backend):
+    from store import integrations
+
+    bot = integrations.create_slack_bot(db, project.team_id, workspace="lab", channel_id="C0123456789",
+                                        bot_token="xoxb-1-2-secret")
+    assert "xoxb-1-2-secret" in keyring_backend.values.values()
+    integrations.delete_integration(db, bot.id)
+    assert "xoxb-1-2-secret" not in keyring_backend.values.values()

@@ -12,11 +12,9 @@ import signal
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-import platformdirs
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -24,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from store import automations, executions, integrations, runs
 from store import entities as e
-from store.db import Database
+from store.db import Database, log_dir
 from store.errors import NotFound, StoreError
 
 from desktop.engine import actions, masking, templating
@@ -230,12 +228,6 @@ def send_test(
 
 
 # --- `runbell engine` --------------------------------------------------------------------------
-
-def log_dir() -> Path:
-    path = Path(platformdirs.user_log_dir("runbell", "runbell"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
 
 def _configure_logging() -> list[logging.Handler]:
     """stderr (unless the caller, e.g. the CLI, already set logging up) and engine.log, rotated."""
