@@ -65,7 +65,7 @@ def test_tabs_and_opening_a_project(qtbot, ui_ctx, tasks, watcher, engine, qsett
     page = opened.args[0]
     assert isinstance(page, ProjectPage) and page.project.id == project.id
     sub = page.tabs
-    assert [sub.tabText(i) for i in range(sub.count())] == ["Workspace", "Runs", "Automations"]
+    assert [sub.tabText(i) for i in range(sub.count())] == ["Workspace", "Runs", "Artifacts", "Automations"]
     assert [sub.widget(i).objectName() for i in range(sub.count())] == [
         "tab-workspace", "tab-runs", "tab-automations"]
     curve = lambda: page.workspace.curve(run.id, "val/acc")  # noqa: E731

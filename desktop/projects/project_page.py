@@ -1,4 +1,4 @@
-"""One project: sub-tabs Workspace, Runs and Automations."""
+"""One project: sub-tabs Workspace, Runs, Artifacts and Automations."""
 from __future__ import annotations
 
 import logging
@@ -6,6 +6,7 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QToolButton, QVBoxLayout, QWidget
 
+from desktop.artifacts.page import ArtifactsPage
 from desktop.context import AppContext
 from desktop.runs_table import RunsPage
 from desktop.store_watcher import StoreWatcher
@@ -17,7 +18,7 @@ from store import entities as e
 
 log = logging.getLogger("runbell.projects")
 
-SUB_TABS = ("workspace", "runs", "automations")
+SUB_TABS = ("workspace", "runs", "artifacts", "automations")
 
 
 def _automations_page(ctx: AppContext, tasks: TaskRunner, watcher: StoreWatcher, project_id: int,
@@ -69,10 +70,11 @@ class ProjectPage(QWidget):
         self.visibility = RunVisibility(self)
         self.workspace = WorkspaceView(ctx, tasks, watcher, project.id, self.tabs, visibility=self.visibility)
         self.runs = RunsPage(ctx, tasks, watcher, project.id, self.tabs, visibility=self.visibility)
+        self.artifacts = ArtifactsPage(ctx, tasks, watcher, project.id, self.tabs)
         self.automations = _automations_page(ctx, tasks, watcher, project.id, self.tabs)
         for name, widget, label in (
             ("workspace", self.workspace, "Workspace"), ("runs", self.runs, "Runs"),
-            ("automations", self.automations, "Automations"),
+            ("artifacts", self.artifacts, "Artifacts"), ("automations", self.automations, "Automations"),
         ):
             add_named_tab(self.tabs, name, label, widget)
 
@@ -82,7 +84,7 @@ class ProjectPage(QWidget):
         layout.addWidget(self.tabs, 1)
 
     def show_tab(self, name: str) -> None:
-        """Switch to "workspace", "runs" or "automations"."""
+        """Switch to "workspace", "runs", "artifacts" or "automations"."""
         self.tabs.setCurrentIndex(SUB_TABS.index(name))
 
     def shutdown(self) -> None:

@@ -1,0 +1,1 @@
+"""The project Artifacts sub-tab."""
