@@ -67,7 +67,7 @@ def test_tabs_and_opening_a_project(qtbot, ui_ctx, tasks, watcher, engine, qsett
     sub = page.tabs
     assert [sub.tabText(i) for i in range(sub.count())] == ["Workspace", "Runs", "Artifacts", "Automations"]
     assert [sub.widget(i).objectName() for i in range(sub.count())] == [
-        "tab-workspace", "tab-runs", "tab-automations"]
+        "tab-workspace", "tab-runs", "tab-artifacts", "tab-automations"]
     curve = lambda: page.workspace.curve(run.id, "val/acc")  # noqa: E731
     qtbot.waitUntil(lambda: curve() is not None and curve().xData is not None and len(curve().xData) == 4,
                     timeout=10_000)
