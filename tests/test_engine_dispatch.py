@@ -313,7 +313,7 @@ def test_headless_engine_stops_cleanly_on_sigterm(tmp_path, db_url, db):
             if proc.poll() is None:
                 proc.kill()
             reader.join(5)
-    log_file = tmp_path / "state" / "runbell" / "log" / "engine.log"
+    log_file = Path(os.environ["RUNBELL_HOME"]) / "logs" / "engine.log"  # conftest's private home
     assert "engine stopped" in log_file.read_text()
 
 
