@@ -46,6 +46,9 @@ def create_app(argv: Sequence[str]) -> QApplication:
     assert isinstance(app, QApplication)
     qInstallMessageHandler(_qt_message_handler)
     app.setStyle("Fusion")  # same look everywhere; Fusion follows the OS light/dark scheme
+    from desktop.theme import install_theme
+
+    install_theme(app)
     app.setWindowIcon(resources.app_icon())
     app.setQuitOnLastWindowClosed(not tray_available())
     return app
@@ -81,8 +84,10 @@ class NotificationClicks(QObject):
         self.clicked.emit(dict(target))  # queued to this object's (the UI) thread
 
 
-def start_engine(db: Any, on_notification_clicked: Any = None) -> Any:
-    """The automation engine in this process (its own threads, no Qt), or None if it is missing."""
+def start_engine(db: Any, on_notification_clicked: Any = None, **engine_options: Any) -> Any:
+    """The automation engine in this process (its own threads, no Qt), or None if it is missing.
+
+    `engine_options` go to Engine (e.g. heartbeat_timeout from the settings)."""
     try:
         from desktop.engine.service import Engine
     except ModuleNotFoundError as exc:
@@ -90,7 +95,7 @@ def start_engine(db: Any, on_notification_clicked: Any = None) -> Any:
             raise
         log.error("the automation engine is missing from this build: %s", exc)
         return None
-    engine = Engine(db, on_notification_clicked=on_notification_clicked)
+    engine = Engine(db, on_notification_clicked=on_notification_clicked, **engine_options)
     engine.start()
     return engine
 
@@ -135,6 +140,18 @@ def _quit_on_signals(app: QApplication, quit_app: Any) -> QTimer:
     return wakeup
 
 
+def _welcome(ctx: Any, tasks: Any, window: Any) -> None:
+    """The first-run welcome, when this is a fresh install; a started demo opens its project."""
+    from desktop.first_run import WelcomeDialog, should_welcome
+
+    if not should_welcome(ctx.db, ctx.team.id):
+        return
+    dialog = WelcomeDialog(ctx, tasks, window)
+    dialog.user_changed.connect(window.set_user)
+    dialog.demo_started.connect(lambda started: window.open_project(started.project.id))
+    dialog.open()
+
+
 @dataclass
 class Started:
     """What `run_gui` hands to `on_ready` once the window shows."""
@@ -148,12 +165,13 @@ class Started:
 
 def run_gui(
     db_url: str | None = None, demo: bool = False, *, quit_after: float | None = None,
-    on_ready: Callable[[Started], None] | None = None,
+    on_ready: Callable[[Started], None] | None = None, first_run: bool = False,
 ) -> int:
     """Open the database, start the engine and show the window; returns the exit code.
 
     `quit_after` (seconds) quits on its own; `on_ready` runs once everything has started
-    (both for `runbell smoke`, the packaged build's self-test).
+    (both for `runbell smoke`, the packaged build's self-test). `first_run` allows the welcome
+    dialog on a fresh install (`runbell` alone; never for smoke, demo or tests).
     """
     from desktop.context import AppContext
     from desktop.main_window import MainWindow
@@ -161,10 +179,13 @@ def run_gui(
     from desktop.tasks import TaskRunner
     from store import teams
     from desktop.single_instance import SingleInstance
+    from desktop.engine.settings import configured_url, load_settings
     from store.db import Database, default_url
     from store.errors import StoreError
 
     app = create_app(sys.argv)
+    db_url = configured_url(db_url)
+    settings = load_settings()
     sys.excepthook = _excepthook
     instance = SingleInstance(db_url or default_url(), app)
     if not instance.claim():
@@ -182,7 +203,8 @@ def run_gui(
     watcher = StoreWatcher(db, parent=app)
     watcher.start()
     clicks = NotificationClicks(app)
-    engine = start_engine(db, on_notification_clicked=clicks.emit_from_any_thread)
+    engine = start_engine(db, on_notification_clicked=clicks.emit_from_any_thread,
+                          heartbeat_timeout=settings.heartbeat_timeout)
     window = MainWindow(ctx, tasks, watcher, engine)
     clicks.clicked.connect(lambda target: window.open_notification_target(target))
     instance.activated.connect(window.show_and_raise)
@@ -196,6 +218,8 @@ def run_gui(
             started.project = prepare_demo(db, team)
             training = launch_demo_training(db.url)
             window.open_project(started.project.id)
+        elif first_run:
+            QTimer.singleShot(0, lambda: _welcome(ctx, tasks, window))
         _quit_on_signals(app, window.quit_app)
         if on_ready is not None:
             QTimer.singleShot(0, lambda: on_ready(started))

@@ -66,10 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "engine":
         from desktop.engine.service import run_headless
 
-        return int(run_headless(args.db) or 0)
+        from desktop.engine.settings import configured_url, load_settings
+
+        return int(run_headless(configured_url(args.db),
+                                heartbeat_timeout=load_settings().heartbeat_timeout) or 0)
     from desktop.app import run_gui
 
-    return run_gui(args.db, demo=args.command == "demo", quit_after=args.quit_after)
+    return run_gui(args.db, demo=args.command == "demo", quit_after=args.quit_after,
+                   first_run=args.command is None and args.quit_after is None)
 
 
 if __name__ == "__main__":

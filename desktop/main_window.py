@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("main-tabs")
         self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Main sections")
         self.projects = ProjectsPage(ctx, tasks, watcher, self.tabs)
         self.tabs.addTab(self.projects, "Projects")
         self.registries = add_named_tab(self.tabs, "registries", "Registries", _optional_page(
@@ -74,20 +76,31 @@ class MainWindow(QMainWindow):
             "Team Settings are not available in this build.", self.tabs,
         ))
         self.setCentralWidget(self.tabs)
+        for i, text in enumerate(("Projects", "Registries", "Team Settings")):
+            self.tabs.tabBar().setAccessibleTabName(i, text)
+            self.tabs.setTabToolTip(i, f"{text} (Ctrl+{i + 1})")
 
+        self.settings_action = QAction("&Settings…", self)
+        self.settings_action.setObjectName("action-settings")
+        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self.open_settings)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setObjectName("action-quit")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # Windows has no standard Quit key
         self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.quit_action.triggered.connect(self.quit_app)
         file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self._add_go_menu()
 
         self.engine_label = QLabel(self)
         self.engine_label.setObjectName("engine-status")
+        self.engine_label.setAccessibleName("Engine status")
         self.statusBar().addPermanentWidget(self.engine_label)
-        self.statusBar().showMessage(
-            f"{ctx.user.display_name} ({ctx.user.role}) · team {ctx.team.name} · {ctx.db.display_url}")
+        self._show_identity()
 
         use_tray = tray_available() if use_tray is None else use_tray
         self.tray = Tray(engine, self.show_and_raise, self.quit_app, self) if use_tray else None
@@ -100,6 +113,33 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
         self._update_engine_status()
         self._restore_state()
+
+    def _add_go_menu(self) -> None:
+        go_menu = self.menuBar().addMenu("&Go")
+        for i, (name, text) in enumerate(zip(MAIN_TABS, ("&Projects", "&Registries", "&Team Settings"))):
+            action = QAction(text, self)
+            action.setObjectName(f"action-go-{name}")
+            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _checked=False, tab=name: self.show_tab(tab))
+            go_menu.addAction(action)
+
+    def _show_identity(self) -> None:
+        ctx = self.ctx
+        self.statusBar().showMessage(
+            f"{ctx.user.display_name} ({ctx.user.role}) · team {ctx.team.name} · {ctx.db.display_url}")
+
+    def set_user(self, user: Any) -> None:
+        """The signed-in user changed (e.g. a new display name from the welcome)."""
+        self.ctx = replace(self.ctx, user=user)
+        self._show_identity()
+
+    def open_settings(self) -> Any:
+        """File → Settings… (modal); returns the dialog once it closed."""
+        from desktop.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self._tasks, self.ctx.db.url, self)
+        dialog.exec()
+        return dialog
 
     # -- navigation -----------------------------------------------------------------------------------
 

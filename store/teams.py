@@ -73,6 +73,18 @@ def set_role(db: Database, user_id: int, role: str) -> e.User:
         return convert.user(row)
 
 
+def set_display_name(db: Database, user_id: int, name: str) -> e.User:
+    name = name.strip()
+    if not name or len(name) > 256:
+        raise ValidationError("a display name needs 1 to 256 characters")
+    with db.session() as s:
+        row = s.get(m.User, user_id)
+        if row is None:
+            raise NotFound(f"no user {user_id}")
+        row.display_name = name
+        return convert.user(row)
+
+
 def get_or_create_project(db: Database, team_id: int, name: str) -> e.Project:
     name = name.strip()
     if not name or len(name) > 128:

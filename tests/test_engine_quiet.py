@@ -36,3 +36,23 @@ def test_resumed_notifications_are_shown_again(world, make_engine, notifier):  #
     assert shown.title == "acc up"
     [execution] = settled(world, auto)
     assert execution.status == "finished"
+
+
+def test_quiet_hours_skip_desktop_notifications_but_not_slack(world, fake_slack, make_engine, notifier):  # noqa: F811
+    from datetime import datetime, timedelta
+
+    from desktop.engine.settings import EngineSettings, save_settings
+
+    now = datetime.now().astimezone()
+    save_settings(EngineSettings(quiet_from=f"{now - timedelta(hours=1):%H:%M}",
+                                 quiet_to=f"{now + timedelta(hours=1):%H:%M}"))
+    slack = world.slack(fake_slack.webhook_url)
+    auto = world.automation(agg=None, threshold=0.5, action_config={"integration_id": slack.id, "notify_desktop": True})
+    make_engine()
+    world.log(world.run(), "val/acc", [0.9])
+    [message] = fake_slack.wait_for_messages(1)
+    primary, desktop = settled(world, auto, n=2)
+    assert (primary.action_type, primary.status) == ("NOTIFICATION", "finished")
+    assert (desktop.action_type, desktop.status) == ("DESKTOP_NOTIFICATION", "skipped")
+    assert desktop.reason.startswith("desktop notifications paused until ")
+    assert notifier.shown == []

@@ -1,6 +1,8 @@
-"""Pausing desktop notifications ("quiet"): the tray sets it, the engine's dispatcher honours it.
+"""Pausing desktop notifications ("quiet"): the tray pauses, the settings set quiet hours, and the
+engine's dispatcher honours both.
 
-The pause lives in a small JSON file in the data folder so that the in-app engine and a
+Quiet hours (a daily local from–to window) come from desktop.engine.settings. The pause lives in a
+small JSON file in the data folder so that the in-app engine and a
 headless `runbell engine` on the same data folder agree, and it survives a restart. Slack and
 webhook deliveries are never paused. No Qt here.
 """
@@ -12,6 +14,7 @@ import os
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
+from desktop.engine.settings import load_settings
 from store.db import data_dir
 
 log = logging.getLogger("runbell.engine.quiet")
@@ -46,7 +49,14 @@ def resume_desktop_notifications() -> None:
 
 
 def desktop_notifications_paused_until(now: datetime | None = None) -> datetime | None:
-    """When the current pause ends (UTC), or None when desktop notifications are on."""
+    """When desktop notifications come back on (UTC): the end of a tray pause or of the current
+    quiet-hours window, whichever is later; None when they are on."""
+    now = now or datetime.now(timezone.utc)
+    ends = [end for end in (_pause_end(now), quiet_hours_end(now)) if end is not None]
+    return max(ends) if ends else None
+
+
+def _pause_end(now: datetime) -> datetime | None:
     try:
         until = datetime.fromisoformat(json.loads(pause_file().read_text("utf-8"))["until"])
     except FileNotFoundError:
@@ -56,8 +66,31 @@ def desktop_notifications_paused_until(now: datetime | None = None) -> datetime 
         return None
     if until.tzinfo is None:
         until = until.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
     return until if until > now else None
+
+
+def quiet_hours_end(now: datetime | None = None, hours: tuple[time, time] | None = None) -> datetime | None:
+    """The end (UTC) of the quiet-hours window `now` is in, or None outside quiet hours.
+
+    `hours` defaults to the saved settings; a window whose start is after its end spans midnight
+    (22:00–07:00). Times are in the local time zone of `now` (default: this machine's).
+    """
+    if hours is None:
+        hours = load_settings().quiet_hours()
+    if hours is None:
+        return None
+    start, end = hours
+    local = (now or datetime.now(timezone.utc)).astimezone()
+    clock, day = local.time().replace(tzinfo=None), local.date()
+    if start < end:
+        inside, end_day = start <= clock < end, day
+    elif clock >= start:  # before midnight in an overnight window
+        inside, end_day = True, day + timedelta(days=1)
+    else:
+        inside, end_day = clock < end, day
+    if not inside:
+        return None
+    return datetime.combine(end_day, end, tzinfo=local.tzinfo).astimezone(timezone.utc)
 
 
 def for_one_hour(now: datetime | None = None) -> datetime:
