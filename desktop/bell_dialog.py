@@ -183,8 +183,7 @@ class BellDialog(QDialog):
         self.status_label = _message_label("bell-status", ERROR_STYLE, self)
         self.advanced_button = QPushButton("Advanced…", self)
         self.advanced_button.setObjectName("bell-advanced")
-        self.advanced_button.setEnabled(False)
-        self.advanced_button.setToolTip("coming soon")
+        self.advanced_button.setToolTip("Open the full wizard with these values")
         buttons = QDialogButtonBox(self)
         self.save_button = buttons.addButton("Save", QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setObjectName("bell-save")
@@ -213,6 +212,7 @@ class BellDialog(QDialog):
         self.slack_check.toggled.connect(self._on_slack_toggled)
         self.save_button.clicked.connect(self._on_save)
         self.cancel_button.clicked.connect(self.reject)
+        self.advanced_button.clicked.connect(self.open_advanced)
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -323,6 +323,24 @@ class BellDialog(QDialog):
         label.setText(text)
         label.show()
         self._fit_height()
+
+    def open_advanced(self) -> QWidget:
+        """Close this dialog and continue in the full wizard with the values typed so far."""
+        from desktop.wizard.carry import from_quick_alert
+        from desktop.wizard.wizard import AutomationWizard
+
+        initial = from_quick_alert(
+            metric=self.metric_name, aggregation=self.aggregation_combo.currentText(),
+            window=self.window_spin.value(), operator=self.operator_combo.currentText(),
+            threshold_text=self.threshold_edit.text(), name=self.name_edit.text().strip() if self._name_edited else "",
+            desktop=self.desktop_check.isChecked(),
+            slack_integration_id=self.slack_combo.currentData() if self._slack_chosen() else None)
+        wizard = AutomationWizard(self._ctx, self._tasks, self._project_id, initial=initial, parent=self.parentWidget())
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.advanced_wizard = wizard
+        self.reject()
+        wizard.open()
+        return wizard
 
     # -- saving -------------------------------------------------------------------------------------
 

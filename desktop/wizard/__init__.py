@@ -1,0 +1,1 @@
+"""The create/edit automation wizard (Event → Action → Details)."""

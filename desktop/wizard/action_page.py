@@ -1,0 +1,200 @@
+"""Wizard step 2: what happens when it fires — Slack, webhook, desktop notification or no-op.
+
+Object names: "wizard-action-page", "wizard-action-type", "wizard-slack-integration",
+"wizard-slack-desktop", "wizard-title", "wizard-message", "wizard-severity",
+"wizard-webhook-integration", "wizard-template", "wizard-payload", "wizard-payload-warning",
+"wizard-action-error".
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget,
+)
+
+from desktop.engine import templating
+from desktop.wizard.fields import BuildPage, WARN_STYLE, combo, line_edit, message_label, select_data, show_problem
+from desktop.wizard.payloads import DEFAULT_PAYLOAD, TEMPLATES
+from store import entities as e
+
+SLACK, WEBHOOK, DESKTOP, NO_OP = "NOTIFICATION", "GENERIC_WEBHOOK", "DESKTOP_NOTIFICATION", "NO_OP"
+ACTIONS = [("Slack message", SLACK), ("Webhook", WEBHOOK), ("Desktop notification", DESKTOP),
+           ("No action (record only)", NO_OP)]
+SEVERITIES = [("Info", "INFO"), ("Warning", "WARN"), ("Error", "ERROR")]
+_JSON_PROBLEM = "not valid JSON"
+
+
+def _slack_label(integration: e.Integration) -> str:
+    channel = integration.config.get("channel") or integration.name
+    workspace = integration.config.get("workspace") or ""
+    return f"{channel} ({workspace})" if workspace else channel
+
+
+class ActionPage(BuildPage):
+    def __init__(self, event_type: Callable[[], str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("wizard-action-page")
+        self.setTitle("Action")
+        self.setSubTitle("What should happen when it fires?")
+        self._event_type = event_type
+        self._webhooks: dict[int, e.Integration] = {}
+        self._pending: dict[str, Any] = {}
+        self.action_type = combo("wizard-action-type", ACTIONS)
+
+        self.slack_box = QGroupBox("Slack")
+        self.slack_integration = combo("wizard-slack-integration", [])
+        self.slack_desktop = QCheckBox("Also show a desktop notification")
+        self.slack_desktop.setObjectName("wizard-slack-desktop")
+        slack_form = QFormLayout(self.slack_box)
+        slack_form.addRow("Channel", self.slack_integration)
+        slack_form.addRow(self.slack_desktop)
+
+        self.message_box = QGroupBox("Message")
+        self.title = line_edit("wizard-title", placeholder="empty: the automation's name")
+        self.message = QPlainTextEdit()
+        self.message.setObjectName("wizard-message")
+        self.message.setPlaceholderText("Empty: a summary of the event (run, metric values, project)")
+        self.message.setFixedHeight(70)
+        self.severity = combo("wizard-severity", SEVERITIES)
+        message_form = QFormLayout(self.message_box)
+        message_form.addRow("Title", self.title)
+        message_form.addRow("Text", self.message)
+        message_form.addRow("Severity", self.severity)
+
+        self.webhook_box = QGroupBox("Webhook")
+        self.webhook_integration = combo("wizard-webhook-integration", [])
+        self.template = combo("wizard-template", [("Insert a template…", None), *((k, k) for k in TEMPLATES)])
+        self.payload = QPlainTextEdit(DEFAULT_PAYLOAD)
+        self.payload.setObjectName("wizard-payload")
+        self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.payload.setMinimumHeight(150)
+        self.payload_warning = message_label("wizard-payload-warning", WARN_STYLE)
+        self.variables_hint = QLabel()
+        self.variables_hint.setObjectName("wizard-variables")
+        self.variables_hint.setWordWrap(True)
+        self.variables_hint.setStyleSheet("color: #7f8790;")
+        hook_form = QFormLayout(self.webhook_box)
+        hook_form.addRow("Webhook", self.webhook_integration)
+        hook_form.addRow("Template", self.template)
+        hook_form.addRow(self.payload)
+        hook_form.addRow(self.payload_warning)
+        hook_form.addRow(self.variables_hint)
+
+        self.error = message_label("wizard-action-error")
+        layout = QVBoxLayout(self)
+        top = QFormLayout()
+        top.addRow("Action", self.action_type)
+        layout.addLayout(top)
+        for box in (self.slack_box, self.message_box, self.webhook_box):
+            layout.addWidget(box)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+        self.action_type.currentIndexChanged.connect(self._on_type_changed)
+        self.template.activated.connect(self._on_template)
+        for box in (self.slack_integration, self.webhook_integration, self.severity):
+            box.currentIndexChanged.connect(self._revalidate)
+        self.slack_desktop.toggled.connect(self._revalidate)
+        self.title.textChanged.connect(self._revalidate)
+        self.message.textChanged.connect(self._revalidate)
+        self.payload.textChanged.connect(self._revalidate)
+        self._on_type_changed()
+
+    # -- data -------------------------------------------------------------------------------------
+    def set_integrations(self, slack: list[e.Integration], webhooks: list[e.Integration]) -> None:
+        self._webhooks = {i.id: i for i in webhooks}
+        for box, items, label in ((self.slack_integration, slack, _slack_label),
+                                  (self.webhook_integration, webhooks, lambda i: i.name)):
+            box.blockSignals(True)
+            box.clear()
+            for integration in items:
+                box.addItem(label(integration), integration.id)
+            box.blockSignals(False)
+        wanted = self._pending.get("integration_id")
+        if wanted is not None:
+            box = self.slack_integration if self.current_type() == SLACK else self.webhook_integration
+            if not select_data(box, wanted):  # deleted since: keep the stored id visible and unchanged
+                box.addItem(f"integration #{wanted} (missing)", wanted)
+                select_data(box, wanted)
+        self._revalidate()
+
+    def load(self, action_type: str, config: Mapping[str, Any]) -> None:
+        if not select_data(self.action_type, action_type):
+            return
+        self._pending = dict(config or {})
+        self.title.setText(str(config.get("title") or ""))
+        self.message.setPlainText(str(config.get("message") or ""))
+        select_data(self.severity, config.get("severity", "INFO"))
+        self.slack_desktop.setChecked(bool(config.get("notify_desktop")))
+        if action_type == WEBHOOK:
+            self.payload.setPlainText(str(config.get("request_payload") or ""))
+        box = self.slack_integration if action_type == SLACK else self.webhook_integration
+        if "integration_id" in config:
+            select_data(box, config["integration_id"])
+        self._revalidate()
+
+    def current_type(self) -> str:
+        return self.action_type.currentData()
+
+    def build(self) -> tuple[str, dict[str, Any]]:
+        """(action_type, action_config); ValueError says what is missing."""
+        kind = self.current_type()
+        text = {"title": self.title.text().strip(), "message": self.message.toPlainText(),
+                "severity": self.severity.currentData()}
+        if kind == SLACK:
+            if self.slack_integration.currentData() is None:
+                raise ValueError("choose a Slack channel (add one in Team Settings → Slack integrations)")
+            return kind, {"integration_id": self.slack_integration.currentData(), **text,
+                          "notify_desktop": self.slack_desktop.isChecked()}
+        if kind == WEBHOOK:
+            if self.webhook_integration.currentData() is None:
+                raise ValueError("choose a webhook (add one in Team Settings → Webhooks)")
+            payload = self.payload.toPlainText()
+            if not payload.strip():
+                raise ValueError("write the JSON payload the webhook receives, or insert a template")
+            for problem in self._payload_problems(payload):
+                if problem.startswith(_JSON_PROBLEM):
+                    raise ValueError(f"the payload is {problem}")
+            return kind, {"integration_id": self.webhook_integration.currentData(), "request_payload": payload}
+        if kind == DESKTOP:
+            return kind, text
+        return NO_OP, {}
+
+    def _payload_problems(self, payload: str) -> list[str]:
+        return templating.check_webhook_payload(payload, self._event_type(), self._webhook_secrets())
+
+    def _webhook_secrets(self) -> list[str]:
+        hook = self._webhooks.get(self.webhook_integration.currentData())
+        if hook is None:
+            return []
+        return [s for s in (hook.config.get("access_token_secret"), hook.config.get("signing_secret")) if s]
+
+    # -- reactions --------------------------------------------------------------------------------
+    def initializePage(self) -> None:  # noqa: N802 (Qt override): the event type may have changed
+        self._revalidate()
+
+    def _on_type_changed(self) -> None:
+        kind = self.current_type()
+        self.slack_box.setVisible(kind == SLACK)
+        self.message_box.setVisible(kind in (SLACK, DESKTOP))
+        self.webhook_box.setVisible(kind == WEBHOOK)
+        self._revalidate()
+
+    def _on_template(self, index: int) -> None:
+        name = self.template.itemData(index)
+        if name is not None:
+            self.payload.setPlainText(TEMPLATES[name])
+        self.template.setCurrentIndex(0)
+
+    def _revalidate(self) -> None:
+        if self.current_type() == WEBHOOK:
+            warnings = [p for p in self._payload_problems(self.payload.toPlainText())
+                        if not p.startswith(_JSON_PROBLEM)]
+            show_problem(self.payload_warning, "; ".join(warnings))
+            names = templating.webhook_variable_names(self._event_type(), self._webhook_secrets())
+            self.variables_hint.setText("Variables (write ${name}): " + ", ".join(names))
+        show_problem(self.error, self.problem())
+        self.completeChanged.emit()
