@@ -133,10 +133,10 @@ def set_webhook_options(db: Database, integration_id: int, *, standard_webhooks:
         return convert.integration(row)
 
 
-def create_webhook(
-    db: Database, team_id: int, *, name: str, url: str,
-    access_token_secret: str | None = None, signing_secret: str | None = None,
-) -> e.Integration:
+def _check_webhook(
+    db: Database, team_id: int, name: str, url: str, access_token_secret: str | None, signing_secret: str | None,
+) -> str:
+    """The rules every webhook obeys; returns the cleaned URL."""
     if not WEBHOOK_NAME.match(name or ""):
         raise ValidationError("a webhook name has 1–64 letters, digits, spaces, '.', '_' or '-'")
     url = validate_url(url, what="webhook URL")
@@ -144,6 +144,14 @@ def create_webhook(
     for secret in (access_token_secret, signing_secret):
         if secret and secret not in known:
             raise ValidationError(f"there is no secret named {secret}; create it in Team Settings first")
+    return url
+
+
+def create_webhook(
+    db: Database, team_id: int, *, name: str, url: str,
+    access_token_secret: str | None = None, signing_secret: str | None = None,
+) -> e.Integration:
+    url = _check_webhook(db, team_id, name, url, access_token_secret, signing_secret)
     try:
         with db.session() as s:
             row = m.Integration(team_id=team_id, kind="webhook", name=name, config={
@@ -197,3 +205,37 @@ def list_integrations(db: Database, team_id: int, kind: str | None = None) -> li
 def describe(integration: e.Integration) -> dict[str, Any]:
     """A display form without credentials."""
     return {"kind": integration.kind, "name": integration.name, **integration.config}
+
+
+# --- added for Team Settings → Webhooks (edit, users) -------------------------------------------
+
+def update_webhook(
+    db: Database, integration_id: int, *, name: str, url: str,
+    access_token_secret: str | None = None, signing_secret: str | None = None,
+    standard_webhooks: bool | None = None,
+) -> e.Integration:
+    """Replace a webhook's name, URL and secret references (same rules as `create_webhook`);
+    `standard_webhooks` None keeps the current option."""
+    team_id = get_integration(db, integration_id).team_id
+    url = _check_webhook(db, team_id, name, url, access_token_secret, signing_secret)
+    try:
+        with db.session() as s:
+            row = s.get(m.Integration, integration_id)
+            if row is None or row.kind != "webhook":
+                raise NotFound(f"no webhook {integration_id}")
+            options = {} if standard_webhooks is None else {"standard_webhooks": bool(standard_webhooks)}
+            row.name = name
+            row.config = {**row.config, "url": url, "access_token_secret": access_token_secret or None,
+                          "signing_secret": signing_secret or None, **options}
+            events.record(s, events.INTEGRATION_CHANGED, payload={"id": row.id, "change": "updated"})
+            s.flush()
+            return convert.integration(row)
+    except sa_exc.IntegrityError as exc:
+        raise ValidationError(f"a webhook named {name} already exists") from exc
+
+
+def users_of(db: Database, integration_id: int) -> list[str]:
+    """Names of the automations whose action uses an integration (shown before deleting it)."""
+    with db.session() as s:
+        rows = s.scalars(sa.select(m.Automation).order_by(m.Automation.name))
+        return [row.name for row in rows if (row.action_config or {}).get("integration_id") == integration_id]

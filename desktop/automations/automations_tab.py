@@ -1,15 +1,24 @@
-"""The Automations sub-tab: the list with search, enabled toggles and delete."""
+"""The Automations sub-tab: the list with search, enabled toggles, the `…` menu (Edit, Duplicate,
+Test, Delete, history) and Export…/Import… of the project's automations as JSON.
+
+Object names: "automations-table", "automations-search", "automation-delete", "automation-more",
+"automations-message" (errors), "automations-notice" (outcomes of Test, Duplicate, Import, Export);
+menu actions "automation-edit", "automation-duplicate", "automation-test", "automation-delete-action",
+"automation-history", "automations-export", "automations-import"; file dialogs see portable_files.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QPushButton,
+    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QPushButton,
     QTableView, QToolButton, QVBoxLayout, QWidget,
 )
 
+from desktop.automations import portable_files, row_actions
 from desktop.automations.automations_model import (
     AUTOMATION_ROLE, EVENT, LAST, NAME, SORT_ROLE, AutomationTableModel,
 )
@@ -68,8 +77,25 @@ class AutomationsTab(QWidget):
         self.delete_action.triggered.connect(self.delete_selected)
         self.history_action = QAction("Show history", self)
         self.history_action.triggered.connect(self.history_requested)
+        self.duplicate_action = QAction("Duplicate", self)
+        self.duplicate_action.triggered.connect(self.duplicate_selected)
+        self.test_action = QAction("Test (send with a sample event)", self)
+        self.test_action.triggered.connect(self.test_selected)
+        self.export_action = QAction("Export automations…", self)
+        self.export_action.triggered.connect(self.choose_export_file)
+        self.import_action = QAction("Import automations…", self)
+        self.import_action.triggered.connect(self.choose_import_file)
+        for action, name in ((self.edit_action, "automation-edit"), (self.duplicate_action, "automation-duplicate"),
+                             (self.test_action, "automation-test"), (self.delete_action, "automation-delete-action"),
+                             (self.history_action, "automation-history"), (self.export_action, "automations-export"),
+                             (self.import_action, "automations-import")):
+            action.setObjectName(name)
         self.more_menu = QMenu(self)
-        self.more_menu.addActions([self.edit_action, self.delete_action, self.history_action])
+        self.more_menu.addActions([self.edit_action, self.duplicate_action, self.test_action, self.delete_action,
+                                   self.history_action])
+        self.more_menu.addSeparator()
+        self.more_menu.addActions([self.export_action, self.import_action])
+        self.last_file_dialog: QFileDialog | None = None
         self.more_button = QToolButton()
         self.more_button.setObjectName("automation-more")
         self.more_button.setText("…")
@@ -108,6 +134,11 @@ class AutomationsTab(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.hide()
         self.message = error_label("automations-message")
+        self.notice = QLabel()
+        self.notice.setObjectName("automations-notice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #2e9d4f;")
+        self.notice.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -116,6 +147,7 @@ class AutomationsTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.message)
+        layout.addWidget(self.notice)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty_label)
 
@@ -157,8 +189,11 @@ class AutomationsTab(QWidget):
     def _update_buttons(self) -> None:
         has = self.selected_automation() is not None
         can = self._ctx.can_edit
-        for widget in (self.delete_button, self.delete_action, self.edit_action):
+        for widget in (self.delete_button, self.delete_action, self.edit_action, self.duplicate_action,
+                       self.test_action):
             widget.setEnabled(has and can)
+        self.import_action.setEnabled(can)
+        self.export_action.setEnabled(True)
         self.history_action.setEnabled(True)
         if not can:
             self.delete_button.setToolTip(VIEWER_TOOLTIP)
@@ -214,3 +249,87 @@ class AutomationsTab(QWidget):
         db = self._ctx.db
         change_then_reload(self, self._tasks, lambda: automations.delete_automation(db, chosen.id),
                            self.reloader, self.message, f"Could not delete {chosen.name}")
+
+    # -- duplicate, test ---------------------------------------------------------------------
+    def _tell(self, text: str) -> None:
+        show_message(self.message, "")
+        show_message(self.notice, text)
+
+    def _fail(self, prefix: str) -> Callable[[Exception], None]:
+        def failed(exc: Exception) -> None:
+            if alive(self):
+                show_message(self.notice, "")
+                why = str(exc) if isinstance(exc, OSError) else user_message(exc)
+                show_message(self.message, f"{prefix}: {why}")
+        return failed
+
+    def duplicate_selected(self) -> None:
+        chosen = self.selected_automation()
+        if chosen is None or not self._ctx.can_edit:
+            return
+        db, author = self._ctx.db, self._ctx.user.username
+
+        def done(copy: e.Automation) -> None:
+            if alive(self):
+                self._tell(f"Created “{copy.name}”.")
+                self.reloader.request(immediate=True)
+                self._select_after_reload(copy.id)
+
+        self._tasks.run(lambda: row_actions.duplicate_automation(db, chosen, created_by=author), done,
+                        self._fail(f"Could not duplicate {chosen.name}"))
+
+    def _select_after_reload(self, automation_id: int) -> None:
+        def select() -> None:
+            self.reloader.loaded.disconnect(select)
+            self.select_automation(automation_id)
+        self.reloader.loaded.connect(select)
+
+    def test_selected(self) -> None:
+        chosen = self.selected_automation()
+        if chosen is None or not self._ctx.can_edit:
+            return
+        db, team, author = self._ctx.db, self._ctx.team.name, self._ctx.user.username
+
+        def done(fired: list[e.Execution]) -> None:
+            if alive(self):
+                self._tell(f"Test of “{chosen.name}” queued ({len(fired)} action{'s' if len(fired) != 1 else ''}); "
+                           "History shows the delivery, marked as a test.")
+
+        self._tasks.run(lambda: row_actions.fire_test(db, chosen, team_name=team, author=author), done,
+                        self._fail(f"Could not test {chosen.name}"))
+
+    # -- export, import ----------------------------------------------------------------------
+    def choose_export_file(self) -> QFileDialog:
+        self.last_file_dialog = portable_files.file_dialog(self, save=True, on_chosen=self.export_to)
+        return self.last_file_dialog
+
+    def choose_import_file(self) -> QFileDialog | None:
+        if not self._ctx.can_edit:
+            return None
+        self.last_file_dialog = portable_files.file_dialog(self, save=False, on_chosen=self.import_from)
+        return self.last_file_dialog
+
+    def export_to(self, path: str) -> None:
+        ctx, project_id = self._ctx, self._project_id
+
+        def done(count: int) -> None:
+            if alive(self):
+                self._tell(f"Exported {count} automation{'s' if count != 1 else ''} to {path}.")
+
+        self._tasks.run(lambda: portable_files.export_to(ctx, project_id, path), done,
+                        self._fail("Could not export"))
+
+    def import_from(self, path: str) -> None:
+        if not self._ctx.can_edit:
+            return
+        ctx, project_id = self._ctx, self._project_id
+
+        def done(created: list[e.Automation]) -> None:
+            if alive(self):
+                names = ", ".join(f"“{a.name}”" for a in created)
+                self._tell(f"Imported {len(created)} automation{'s' if len(created) != 1 else ''}"
+                           + (f": {names}." if created else "."))
+                self.reloader.request(immediate=True)
+
+        self._tasks.run(lambda: portable_files.import_from(ctx, project_id, path), done,
+                        self._fail("Nothing imported"))

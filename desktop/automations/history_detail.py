@@ -18,6 +18,7 @@ from store import entities as e
 PAYLOAD_KEYS = ("rendered_payload", "payload", "body", "message", "request_payload")
 HIDDEN_KEYS = {"variables", "integration_id", "webhook", "url", "channel"}  # shown as Target
 SHOWN_EVENT_KEYS = {"summary", "type", "run_id"}  # already in the header rows
+TEST_COLOR = "#6a5acd"
 
 
 def _value(value: Any) -> str:
@@ -81,7 +82,8 @@ def detail_html(x: e.Execution, integrations: Mapping[int, e.Integration] | None
     color = STATUS_COLORS.get(x.status, "#7f8790")
     parts = [
         f"<h3 style='margin:0'>{escape(x.automation_name)}"
-        f"{' <small>(test)</small>' if x.is_test else ''}</h3>",
+        + (f" <span style='background:{TEST_COLOR};color:white;padding:1px 4px'>&nbsp;TEST&nbsp;</span>"
+           if x.is_test else "") + "</h3>",
         f"<p><b style='color:{color}'>{escape(x.status.capitalize())}</b>"
         f" · triggered {escape(local_time(x.triggered_at))}"
         + (f" · done {escape(local_time(x.finished_at))}" if x.finished_at else "")

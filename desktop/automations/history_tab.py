@@ -1,4 +1,8 @@
-"""The History sub-tab: executions newest first, a status filter and a detail pane."""
+"""The History sub-tab: executions newest first, filters by status and automation, a detail pane.
+
+Object names: "history-table", "history-detail", "status-filter", "automation-filter",
+"history-count", "history-resend", "history-message".
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, Qt
@@ -15,7 +19,7 @@ from desktop.page_helpers import (
 )
 from desktop.tasks import TaskRunner
 from store import entities as e
-from store import executions, integrations
+from store import automations, executions, integrations
 
 STATUS_CHOICES = (("All statuses", None), ("Pending", "pending"), ("Finished", "finished"),
                   ("Failed", "failed"), ("Skipped", "skipped"))
@@ -30,6 +34,7 @@ class HistoryTab(QWidget):
         self._tasks = tasks
         self._project_id = project_id
         self._status: str | None = None
+        self._automation_id: int | None = None
         self._integrations: dict[int, e.Integration] = {}
         self.model = HistoryTableModel(self)
         self.reloader = Reloader(tasks, self._fetch, self._apply, self._on_load_error, parent=self)
@@ -42,6 +47,12 @@ class HistoryTab(QWidget):
         for label, value in STATUS_CHOICES:
             self.status_filter.addItem(label, value)
         self.status_filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.automation_filter = QComboBox()
+        self.automation_filter.setObjectName("automation-filter")
+        self.automation_filter.setMinimumContentsLength(18)
+        self.automation_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.automation_filter.addItem("All automations", None)
+        self.automation_filter.currentIndexChanged.connect(self._on_filter_changed)
         self.count_label = QLabel()
         self.count_label.setObjectName("history-count")
         self.resend_button = QPushButton("Resend")
@@ -70,6 +81,8 @@ class HistoryTab(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Status:"))
         top.addWidget(self.status_filter)
+        top.addWidget(QLabel("Automation:"))
+        top.addWidget(self.automation_filter)
         top.addWidget(self.count_label, 1)
         top.addWidget(self.resend_button)
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -84,13 +97,41 @@ class HistoryTab(QWidget):
         layout.addWidget(splitter, 1)
 
     # -- loading -----------------------------------------------------------------------------
-    def _fetch(self) -> tuple[list[e.Execution], dict[int, e.Integration]]:
+    def _fetch(self) -> tuple[list[e.Execution], dict[int, e.Integration], list[e.Automation]]:
         db = self._ctx.db
-        rows = executions.list_executions(db, project_id=self._project_id, status=self._status)
-        return rows, {i.id: i for i in integrations.list_integrations(db, self._ctx.team.id)}
+        rows = executions.list_executions(db, project_id=self._project_id, status=self._status,
+                                          automation_id=self._automation_id)
+        return (rows, {i.id: i for i in integrations.list_integrations(db, self._ctx.team.id)},
+                automations.list_automations(db, project_id=self._project_id))
 
-    def _apply(self, result: tuple[list[e.Execution], dict[int, e.Integration]]) -> None:
-        rows, by_id = result
+    def _set_automation_choices(self, found: list[e.Automation]) -> None:
+        """Refill the automation filter, keeping the choice (by id) without re-filtering."""
+        combo = self.automation_filter
+        wanted = [(a.name, a.id) for a in sorted(found, key=lambda a: a.name.lower())]
+        if wanted == [(combo.itemText(i), combo.itemData(i)) for i in range(1, combo.count())]:
+            return
+        combo.blockSignals(True)
+        try:
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for name, automation_id in wanted:
+                combo.addItem(name, automation_id)
+            index = combo.findData(self._automation_id) if self._automation_id is not None else 0
+            combo.setCurrentIndex(max(index, 0))
+        finally:
+            combo.blockSignals(False)
+
+    def select_automation_filter(self, automation_id: int | None) -> bool:
+        """Show only `automation_id`'s executions (None: all); False if it is not listed."""
+        index = self.automation_filter.findData(automation_id) if automation_id is not None else 0
+        if index < 0:
+            return False
+        self.automation_filter.setCurrentIndex(index)
+        return True
+
+    def _apply(self, result: tuple[list[e.Execution], dict[int, e.Integration], list[e.Automation]]) -> None:
+        rows, by_id, found = result
+        self._set_automation_choices(found)
         selected = self.selected_execution()
         self._integrations = by_id
         self.model.set_executions(rows, by_id)
@@ -108,6 +149,7 @@ class HistoryTab(QWidget):
 
     def _on_filter_changed(self, _index: int) -> None:
         self._status = self.status_filter.currentData()
+        self._automation_id = self.automation_filter.currentData()
         self.reloader.request(immediate=True)
 
     # -- selection and detail ----------------------------------------------------------------

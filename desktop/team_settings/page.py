@@ -1,7 +1,7 @@
-"""Team Settings: members, Slack integrations and secrets (values only ever in the OS keyring).
+"""Team Settings: members, webhooks, Slack integrations and secrets (values only in the OS keyring).
 
 Object names: "team-settings-page", "keyring-banner", "members-table", "slack-table",
-"slack-add", "slack-delete", "secrets-table", "secret-add", "secret-replace", "secret-delete";
+"slack-add", "slack-test", "slack-delete", the webhooks section (see webhooks_section.py), "secrets-table", "secret-add", "secret-replace", "secret-delete";
 dialogs "slack-dialog" / "secret-dialog" (see their modules); confirmation boxes
 "confirm-delete-slack" / "confirm-delete-secret" (buttons "confirm-yes" / "confirm-no").
 """
@@ -24,6 +24,8 @@ from desktop.tasks import TaskRunner
 from desktop.team_settings.secret_dialog import SecretDialog
 from desktop.team_settings.section import Section
 from desktop.team_settings.slack_dialog import SlackDialog
+from desktop.team_settings.test_dialog import IntegrationTestDialog
+from desktop.team_settings.webhooks_section import WebhooksSection
 from store import automations, integrations, secrets, teams
 from store import entities as e
 from store import events
@@ -42,6 +44,7 @@ _Dialog = TypeVar("_Dialog", SlackDialog, SecretDialog)
 class _Snapshot:
     users: list[e.User]
     slack: list[e.Integration]
+    webhooks: list[e.Integration]
     secrets: list[e.SecretName]
     backend_problem: str | None
 
@@ -58,6 +61,7 @@ class TeamSettingsPage(QWidget):
         self._tasks = tasks
         self._problem: str | None = None
         self._secret_names: list[str] = []
+        self._slack: list[e.Integration] = []
         self.last_dialog: QDialog | None = None
         self.reloader = Reloader(tasks, self._fetch, self._apply, self._on_load_error, parent=self)
         self._build()
@@ -81,7 +85,9 @@ class TeamSettingsPage(QWidget):
                              hint="Each integration posts to one channel through an incoming webhook.",
                              empty_text="No Slack channel connected yet.")
         self.slack_add = self.slack.add_button("Add Slack integration…", "slack-add")
+        self.slack_test = self.slack.add_button("Test…", "slack-test")
         self.slack_delete = self.slack.add_button("Delete", "slack-delete")
+        self.slack_test.clicked.connect(self.test_selected_slack)
         self.slack_add.clicked.connect(self.open_slack_dialog)
         self.slack_delete.clicked.connect(self.delete_selected_slack)
         self.slack.table.itemSelectionChanged.connect(self._update_buttons)
@@ -100,7 +106,9 @@ class TeamSettingsPage(QWidget):
 
         body = QWidget()
         column = QVBoxLayout(body)
-        for section in (self.members, self.slack, self.secrets):
+        self.webhooks = WebhooksSection(self._ctx, self._tasks)
+        self.webhooks.changed.connect(self.refresh)
+        for section in (self.members, self.webhooks, self.slack, self.secrets):
             column.addWidget(section)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -117,11 +125,13 @@ class TeamSettingsPage(QWidget):
         return _Snapshot(
             users=teams.list_users(db, team_id),
             slack=integrations.list_integrations(db, team_id, kind="slack"),
+            webhooks=integrations.list_integrations(db, team_id, kind="webhook"),
             secrets=secrets.list_secrets(db, team_id),
             backend_problem=secrets.backend_problem(),
         )
 
     def _apply(self, snap: _Snapshot) -> None:
+        self._slack = snap.slack
         self.members.set_rows([(u.id, (u.username, u.display_name, u.role)) for u in snap.users])
         self.slack.set_rows([
             (i.id, (i.config.get("workspace", ""), i.config.get("channel", ""), local_time(i.created_at)))
@@ -129,6 +139,7 @@ class TeamSettingsPage(QWidget):
         ])
         self.secrets.set_rows([(s.name, (s.name, local_time(s.updated_at))) for s in snap.secrets])
         self._secret_names = [s.name for s in snap.secrets]
+        self.webhooks.set_webhooks(snap.webhooks, self._secret_names)
         self._problem = snap.backend_problem
         if self._problem:
             self.banner.setText(
@@ -161,6 +172,8 @@ class TeamSettingsPage(QWidget):
         self.secret_replace.setEnabled(writable and has_secret)
         self.secret_replace.setToolTip(why_not if not writable else "Give the selected secret a new value")
         self.slack_delete.setEnabled(can and self.slack.selected_key() is not None)
+        self.slack_test.setEnabled(can and self.slack.selected_key() is not None)
+        self.slack_test.setToolTip(VIEWER_TOOLTIP if not can else "Post a test message to the selected channel")
         self.secret_delete.setEnabled(can and has_secret)
         for button in (self.slack_delete, self.secret_delete):
             button.setToolTip(VIEWER_TOOLTIP if not can else "Delete the selected entry")
@@ -177,6 +190,17 @@ class TeamSettingsPage(QWidget):
         if not self.slack_add.isEnabled():
             return None
         return self._open(SlackDialog(self._ctx, self._tasks, self))
+
+    def test_selected_slack(self) -> IntegrationTestDialog | None:
+        integration_id = self.slack.selected_key()
+        chosen = next((i for i in self._slack if i.id == integration_id), None)
+        if chosen is None or not self._ctx.can_edit:
+            return None
+        dialog = IntegrationTestDialog(self._ctx, self._tasks, chosen, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_dialog = dialog
+        dialog.open()
+        return dialog
 
     def delete_selected_slack(self) -> None:
         integration_id = self.slack.selected_key()
