@@ -27,10 +27,10 @@ def project(ui_ctx):
     return project
 
 
-def webhook_row(db, team_id: int, name: str = "ci") -> int:
+def webhook_row(db, team_id: int, name: str = "ci", token_secret: str | None = None) -> int:
     with db.session() as s:
         row = m.Integration(team_id=team_id, kind="webhook", name=name,
-                            config={"url": "http://127.0.0.1:9/hook", "access_token_secret": None,
+                            config={"url": "http://127.0.0.1:9/hook", "access_token_secret": token_secret,
                                     "signing_secret": None})
         s.add(row)
         s.flush()

@@ -2,8 +2,10 @@
 
 Object names: "wizard-action-page", "wizard-action-type", "wizard-slack-integration",
 "wizard-slack-desktop", "wizard-title", "wizard-message", "wizard-severity",
-"wizard-webhook-integration", "wizard-template", "wizard-payload", "wizard-payload-warning",
-"wizard-action-error".
+"wizard-webhook-integration", "wizard-template", "wizard-payload" (with "wizard-payload-completer"),
+"wizard-payload-warning" (unknown variables), "wizard-payload-secret-warning" (team secrets the
+webhook does not carry), "wizard-payload-rendered" (the payload rendered with a sample event),
+"wizard-payload-render-error", "wizard-action-error".
 """
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from typing import Any
 
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget,
+    QCheckBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget,
 )
 
 from desktop.engine import templating
 from desktop.wizard.fields import BuildPage, WARN_STYLE, combo, line_edit, message_label, select_data, show_problem
+from desktop.wizard.payload_editor import PayloadEdit, render_sample
 from desktop.wizard.payloads import DEFAULT_PAYLOAD, TEMPLATES
 from store import entities as e
 
@@ -41,6 +44,7 @@ class ActionPage(BuildPage):
         self.setSubTitle("What should happen when it fires?")
         self._event_type = event_type
         self._webhooks: dict[int, e.Integration] = {}
+        self._team_secrets: set[str] = set()
         self._pending: dict[str, Any] = {}
         self.action_type = combo("wizard-action-type", ACTIONS)
 
@@ -67,11 +71,17 @@ class ActionPage(BuildPage):
         self.webhook_box = QGroupBox("Webhook")
         self.webhook_integration = combo("wizard-webhook-integration", [])
         self.template = combo("wizard-template", [("Insert a template…", None), *((k, k) for k in TEMPLATES)])
-        self.payload = QPlainTextEdit(DEFAULT_PAYLOAD)
-        self.payload.setObjectName("wizard-payload")
-        self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.payload = PayloadEdit(DEFAULT_PAYLOAD)
         self.payload.setMinimumHeight(150)
         self.payload_warning = message_label("wizard-payload-warning", WARN_STYLE)
+        self.secret_warning = message_label("wizard-payload-secret-warning", WARN_STYLE)
+        self.rendered = QPlainTextEdit()
+        self.rendered.setObjectName("wizard-payload-rendered")
+        self.rendered.setReadOnly(True)
+        self.rendered.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.rendered.setFixedHeight(150)
+        self.rendered.setStyleSheet("QPlainTextEdit { color: palette(placeholder-text); }")
+        self.render_error = message_label("wizard-payload-render-error")
         self.variables_hint = QLabel()
         self.variables_hint.setObjectName("wizard-variables")
         self.variables_hint.setWordWrap(True)
@@ -81,7 +91,11 @@ class ActionPage(BuildPage):
         hook_form.addRow("Template", self.template)
         hook_form.addRow(self.payload)
         hook_form.addRow(self.payload_warning)
+        hook_form.addRow(self.secret_warning)
         hook_form.addRow(self.variables_hint)
+        hook_form.addRow(QLabel("Rendered with a sample event:"))
+        hook_form.addRow(self.rendered)
+        hook_form.addRow(self.render_error)
 
         self.error = message_label("wizard-action-error")
         layout = QVBoxLayout(self)
@@ -104,6 +118,11 @@ class ActionPage(BuildPage):
         self._on_type_changed()
 
     # -- data -------------------------------------------------------------------------------------
+    def set_team_secrets(self, names: list[str]) -> None:
+        """The team's secret names: using one the webhook does not carry gets its own warning."""
+        self._team_secrets = set(names)
+        self._revalidate()
+
     def set_integrations(self, slack: list[e.Integration], webhooks: list[e.Integration]) -> None:
         self._webhooks = {i.id: i for i in webhooks}
         for box, items, label in ((self.slack_integration, slack, _slack_label),
@@ -158,6 +177,9 @@ class ActionPage(BuildPage):
             for problem in self._payload_problems(payload):
                 if problem.startswith(_JSON_PROBLEM):
                     raise ValueError(f"the payload is {problem}")
+            _rendered, problem = render_sample(payload, self._event_type(), self._webhook_secrets())
+            if problem:
+                raise ValueError(f"the payload is {problem}")
             return kind, {"integration_id": self.webhook_integration.currentData(), "request_payload": payload}
         if kind == DESKTOP:
             return kind, text
@@ -191,10 +213,26 @@ class ActionPage(BuildPage):
 
     def _revalidate(self) -> None:
         if self.current_type() == WEBHOOK:
-            warnings = [p for p in self._payload_problems(self.payload.toPlainText())
-                        if not p.startswith(_JSON_PROBLEM)]
-            show_problem(self.payload_warning, "; ".join(warnings))
-            names = templating.webhook_variable_names(self._event_type(), self._webhook_secrets())
-            self.variables_hint.setText("Variables (write ${name}): " + ", ".join(names))
+            self._check_payload()
         show_problem(self.error, self.problem())
         self.completeChanged.emit()
+
+    def _check_payload(self) -> None:
+        payload, event_type, attached = self.payload.toPlainText(), self._event_type(), self._webhook_secrets()
+        names = templating.webhook_variable_names(event_type, attached)
+        self.payload.set_variables(names)
+        unknown = templating.unknown_variables(payload, names)
+        unattached = [n for n in unknown if n in self._team_secrets]
+        other = [n for n in unknown if n not in self._team_secrets]
+        show_problem(self.payload_warning, "these variables do not apply and will be empty: "
+                     + ", ".join("${" + n + "}" for n in other) if other else None)
+        hook = self._webhooks.get(self.webhook_integration.currentData())
+        show_problem(self.secret_warning, (
+            f"team secret {', '.join('${' + n + '}' for n in unattached)} is not attached to the webhook "
+            f"“{hook.name if hook else '?'}” and will be empty; attach it as the webhook's access token or "
+            "signing secret in Team Settings → Webhooks") if unattached else None)
+        self.variables_hint.setText("Variables (type ${ to complete): " + ", ".join(names))
+        rendered, problem = render_sample(payload, event_type, attached)
+        self.rendered.setPlainText(rendered)
+        shown_below = any(p.startswith(_JSON_PROBLEM) for p in self._payload_problems(payload))
+        show_problem(self.render_error, problem and not shown_below and f"The payload is {problem}")

@@ -213,11 +213,11 @@ class StallForm(ConditionForm):
 
 
 class ArtifactForm(ConditionForm):
-    """Artifact events at project scope; alias and tag events take an optional regex."""
+    """Artifact and registry events; alias and tag events take an optional regex."""
 
     needs_metric = False
 
-    def __init__(self, field: str | None, parent: QWidget | None = None) -> None:
+    def __init__(self, field: str | None, event_type: str = art.CREATE_ARTIFACT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.field = field
         self.regex = line_edit(f"wizard-{field or 'artifact'}-regex", placeholder="empty: every " + (field or "version"))
@@ -225,7 +225,7 @@ class ArtifactForm(ConditionForm):
             self.form.addRow(f"{field.capitalize()} matches (regex)", self.regex)
             self._watch(self.regex)
         else:
-            self.form.addRow(QLabel("Fires for every new version of the project's artifacts."))
+            self.form.addRow(QLabel(f"Fires whenever {art.LABELS.get(event_type, 'it happens')} in the scope."))
 
     def build(self, metric: str, run_filter: str) -> dict[str, Any]:
         pattern = self.regex.text().strip() if self.field else ""
@@ -255,6 +255,8 @@ ARTIFACT_EVENT_LABELS = {
     art.ADD_ARTIFACT_ALIAS: "Artifact alias added",
     art.ADD_ARTIFACT_TAG: "Artifact tag added",
     art.REMOVE_ARTIFACT_TAG: "Artifact tag removed",
+    art.LINK_ARTIFACT: "Artifact version linked to the registry",
+    art.UNLINK_ARTIFACT: "Artifact version unlinked from the registry",
 }
 
 
@@ -264,4 +266,4 @@ def make_form(event_type: str) -> ConditionForm:
              run_events.RUN_STATE: StateForm, run_events.RUN_STALLED: StallForm}
     if event_type in forms:
         return forms[event_type]()
-    return ArtifactForm(art.FIELDS.get(event_type))
+    return ArtifactForm(art.FIELDS.get(event_type), event_type)

@@ -1,12 +1,13 @@
-"""Wizard step 1: scope, event type, condition fields and the run filter.
+"""Wizard step 1: scope, event type, condition fields, the run filter and the preview.
 
-Object names: "wizard-event-page", "wizard-scope", "wizard-event-type", "wizard-metric",
-"wizard-event-error", "wizard-run-filter" (group) with "wizard-filter-user", "wizard-filter-name",
-"wizard-filter-tags"; the condition fields are named in condition_forms.py.
+Object names: "wizard-event-page", "wizard-event-type", "wizard-metric", "wizard-event-error",
+"wizard-run-filter" (group) with "wizard-filter-user", "wizard-filter-name", "wizard-filter-tags";
+the scope fields are named in scope_picker.py, the condition fields in condition_forms.py, the
+preview in preview.py.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -15,22 +16,30 @@ from PySide6.QtWidgets import (
 
 from desktop.engine import run_events
 from desktop.engine import run_filter as run_filters
+from desktop.tasks import TaskRunner
 from desktop.wizard.condition_forms import ARTIFACT_EVENT_LABELS, RUN_EVENT_LABELS, ConditionForm, make_form
 from desktop.wizard.fields import BuildPage, check_regex, line_edit, message_label, select_data, show_problem
+from desktop.wizard.preview import PreviewPanel
+from desktop.wizard.scope_picker import PROJECT, ScopePicker
+from store.db import Database
+
+EVENT_LABELS = {**RUN_EVENT_LABELS, **ARTIFACT_EVENT_LABELS}
 
 
 class EventPage(BuildPage):
-    def __init__(self, project_label: str, parent: QWidget | None = None) -> None:
+    def __init__(self, project_label: str | None, parent: QWidget | None = None) -> None:
+        """`project_label` None: opened for a registry (no project scope)."""
         super().__init__(parent)
         self.setObjectName("wizard-event-page")
         self.setTitle("Event")
         self.setSubTitle("When should the automation fire?")
-        self.scope = QLabel(f"Project {project_label}")
-        self.scope.setObjectName("wizard-scope")
+        self.scope_picker = ScopePicker(project_label, self)
         self.event_type = QComboBox()
         self.event_type.setObjectName("wizard-event-type")
-        for kind, label in {**RUN_EVENT_LABELS, **ARTIFACT_EVENT_LABELS}.items():
+        for kind, label in EVENT_LABELS.items():
             self.event_type.addItem(label, kind)
+        self.preview: PreviewPanel | None = None
+        self._preview_source: tuple[Database, int, Callable[[], int]] | None = None
         self.metric = QComboBox()
         self.metric.setObjectName("wizard-metric")
         self.metric.setEditable(True)
@@ -62,7 +71,7 @@ class EventPage(BuildPage):
         self._raw_run_filter: str | None = None
 
         top = QFormLayout()
-        top.addRow("Scope", self.scope)
+        self.scope_picker.add_rows(top)
         top.addRow("Event", self.event_type)
         top.addRow(self.metric_label, self.metric)
         layout = QVBoxLayout(self)
@@ -72,13 +81,25 @@ class EventPage(BuildPage):
         layout.addWidget(condition)
         layout.addWidget(self.error)
         layout.addWidget(self.run_filter_box)
+        self._layout = layout
         layout.addStretch(1)
 
+        self.scope_picker.changed.connect(self._on_scope_changed)
         self.event_type.currentIndexChanged.connect(self._on_type_changed)
         self.metric.currentTextChanged.connect(self._revalidate)
         for edit in (self.user, self.name_regex, self.tags):
             edit.textChanged.connect(self._revalidate)
-        self._on_type_changed()
+        self._on_scope_changed()
+
+    def attach_preview(self, tasks: TaskRunner, db: Database, project_id: int, cooldown: Callable[[], int]) -> None:
+        """Show the preview for run-metric events (`cooldown()`: the automation's, in seconds)."""
+        self.preview = PreviewPanel(tasks)
+        self._preview_source = (db, project_id, cooldown)
+        self._layout.insertWidget(self._layout.indexOf(self.run_filter_box) + 1, self.preview)
+        self._revalidate()
+
+    def refresh_preview(self) -> None:
+        self._update_preview(self._try_build())
 
     # -- state ------------------------------------------------------------------------------------
     def current_type(self) -> str:
@@ -92,11 +113,16 @@ class EventPage(BuildPage):
         self.metric.setEditText(text)
         self.metric.blockSignals(False)
 
-    def load(self, event_type: str, event_filter: Mapping[str, Any]) -> None:
+    def scope_type(self) -> str:
+        return self.scope_picker.scope_type()
+
+    def load(self, event_type: str, event_filter: Mapping[str, Any], scope_type: str | None = None) -> None:
         """Show a stored (or carried-over) event; unknown types keep the default."""
+        event_filter = event_filter or {}
+        if scope_type is not None:
+            self.scope_picker.load(scope_type, event_filter.get("scope"))
         if not select_data(self.event_type, event_type):
             return
-        event_filter = event_filter or {}
         for key in ("threshold_filter", "change_filter", "zscore_filter", "nan_filter"):
             part = (event_filter.get("run_metric_filter") or {}).get(key)
             if isinstance(part, Mapping):
@@ -123,6 +149,18 @@ class EventPage(BuildPage):
         self.tags.setText(", ".join(tags))
 
     # -- validation -------------------------------------------------------------------------------
+    def _on_scope_changed(self) -> None:
+        """Offer only the events the scope allows; keep the chosen one when it is still allowed."""
+        allowed = self.scope_picker.allowed_events()
+        current = self.current_type()
+        self.event_type.blockSignals(True)
+        self.event_type.clear()
+        for kind in allowed:
+            self.event_type.addItem(EVENT_LABELS[kind], kind)
+        select_data(self.event_type, current if current in allowed else allowed[0])
+        self.event_type.blockSignals(False)
+        self._on_type_changed()
+
     def _on_type_changed(self) -> None:
         kind = self.current_type()
         form = self.forms[kind]
@@ -151,8 +189,35 @@ class EventPage(BuildPage):
         form = self.forms[kind]
         run_filter = self.run_filter() if kind in run_events.RUN_EVENTS else run_filters.MATCH_ALL
         metric = self.metric.currentText().strip() if form.needs_metric else ""
-        return kind, form.build(metric, run_filter)
+        event_filter = form.build(metric, run_filter)
+        if kind not in run_events.RUN_EVENTS:
+            event_filter = {**event_filter, "scope": self.scope_picker.scope_ids()}
+        elif self.scope_type() != PROJECT:
+            raise ValueError("run events exist only at project scope")
+        return kind, event_filter
+
+    def _try_build(self) -> tuple[str, dict[str, Any]] | None:
+        try:
+            return self.build()
+        except ValueError:
+            return None
 
     def _revalidate(self) -> None:
-        show_problem(self.error, self.problem())
+        problem = self.problem()
+        show_problem(self.error, problem)
         self.completeChanged.emit()
+        if self.preview is not None:
+            self._update_preview(None if problem else self._try_build())
+
+    def _update_preview(self, built: tuple[str, dict[str, Any]] | None) -> None:
+        if self.preview is None or self._preview_source is None:
+            return
+        metric_event = self.current_type() in run_events.METRIC_EVENTS
+        self.preview.setVisible(metric_event)
+        if not metric_event:
+            return
+        if built is None:
+            self.preview.clear("Complete the condition to see where it would have fired.")
+            return
+        db, project_id, cooldown = self._preview_source
+        self.preview.request(db, project_id, built[0], built[1], cooldown())

@@ -5,6 +5,10 @@ it opened leaves the stored field untouched, byte for byte (case C1).
 
 Object name "automation-wizard". Signals: ready() once integrations, names and metrics are loaded;
 saved(store.entities.Automation) after the store call succeeded (the wizard then closes).
+
+Opened for a project (`project_id`) it offers every scope; opened for a registry (`project_id=None,
+registry_id=...`) it offers the registry and its collections only. Registry and collection
+automations are stored with `project_id` None.
 """
 from __future__ import annotations
 
@@ -18,12 +22,15 @@ from PySide6.QtWidgets import QWidget, QWizard
 
 from desktop.context import AppContext
 from desktop.engine import artifact_events, run_events
+from desktop.engine.settings import load_settings
 from desktop.guard import alive
 from desktop.tasks import TaskRunner
 from desktop.wizard.action_page import ActionPage
 from desktop.wizard.details_page import DetailsPage
 from desktop.wizard.event_page import EventPage
-from store import automations, integrations, runs, teams
+from desktop.wizard.scope_picker import PROJECT, REGISTRY
+from store import artifact_entities as ae
+from store import automations, integrations, registries, registry_links, runs, secrets, teams
 from store import entities as e
 from store.errors import StoreError
 
@@ -37,17 +44,24 @@ class _Choices:
     slack: list[e.Integration]
     webhooks: list[e.Integration]
     names: set[str]
+    registries: list[ae.Registry]
+    collections: dict[int, list[ae.RegistryCollection]]
+    secret_names: list[str]
 
 
-def _load(ctx: AppContext, project_id: int) -> _Choices:
+def _load(ctx: AppContext, project_id: int | None) -> _Choices:
     db, team_id = ctx.db, ctx.team.id
     project = next((p for p in teams.list_projects(db, team_id) if p.id == project_id), None)
+    found = registries.list_registries(db, team_id)
     return _Choices(
         project_name=project.name if project else f"#{project_id}",
-        metrics=sorted(runs.metric_keys(db, project_id)),
+        metrics=sorted(runs.metric_keys(db, project_id)) if project_id is not None else [],
         slack=integrations.list_integrations(db, team_id, "slack"),
         webhooks=integrations.list_integrations(db, team_id, "webhook"),
         names={a.name for a in automations.list_automations(db, team_id=team_id)},
+        registries=found,
+        collections={r.id: registry_links.list_collections(db, r.id) for r in found},
+        secret_names=[x.name for x in secrets.list_secrets(db, team_id)],
     )
 
 
@@ -56,8 +70,9 @@ class AutomationWizard(QWizard):
     saved = Signal(object)
 
     def __init__(
-        self, ctx: AppContext, tasks: TaskRunner, project_id: int, *, automation: e.Automation | None = None,
-        initial: Mapping[str, Any] | None = None, parent: QWidget | None = None,
+        self, ctx: AppContext, tasks: TaskRunner, project_id: int | None = None, *, registry_id: int | None = None,
+        automation: e.Automation | None = None, initial: Mapping[str, Any] | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("automation-wizard")
@@ -69,25 +84,30 @@ class AutomationWizard(QWizard):
         self.automation = automation
         self._saving = False
         self._loaded = False
-        self.event_page = EventPage("(loading…)")
+        self.event_page = EventPage("(loading…)" if project_id is not None else None)
         self.action_page = ActionPage(self.event_page.current_type)
         self.details_page = DetailsPage(self._suggest_name, ctx.can_edit)
         for page in (self.event_page, self.action_page, self.details_page):
             self.addPage(page)
-        self.resize(640, 620)
+        self.resize(680, 760)
         source: Mapping[str, Any] = _fields(automation) if automation else dict(initial or {})
+        if registry_id is not None and not source.get("scope_type"):
+            self.event_page.scope_picker.load(REGISTRY, {"registry_id": registry_id})
         if source.get("event_type"):
-            self.event_page.load(source["event_type"], source.get("event_filter") or {})
+            self.event_page.load(source["event_type"], source.get("event_filter") or {}, source.get("scope_type"))
         if source.get("action_type"):
             self.action_page.load(source["action_type"], source.get("action_config") or {})
         self.details_page.name.setText(str(source.get("name") or ""))
         self.details_page.description.setPlainText(str(source.get("description") or ""))
         self.details_page.enabled.setChecked(bool(source.get("enabled", True)))
-        if "cooldown_seconds" in source:
-            self.details_page.cooldown.setValue(int(source["cooldown_seconds"]) // 60)
-        self._event_baseline = self._try(self.event_page.build)
+        cooldown = source["cooldown_seconds"] if "cooldown_seconds" in source else load_settings().default_cooldown_seconds
+        self.details_page.cooldown.setValue(int(cooldown) // 60)
+        self._event_baseline: Any = None
         self._action_baseline: Any = None
         self._cooldown_baseline = self.details_page.cooldown.value()
+        if project_id is not None:
+            self.event_page.attach_preview(tasks, ctx.db, project_id, lambda: self.details_page.cooldown.value() * 60)
+            self.details_page.cooldown.valueChanged.connect(self.event_page.refresh_preview)
         tasks.run(lambda: _load(ctx, project_id), alive(self, self._on_loaded), alive(self, self._on_load_failed))
 
     # -- loading ----------------------------------------------------------------------------------
@@ -99,8 +119,10 @@ class AutomationWizard(QWizard):
             return None
 
     def _on_loaded(self, choices: _Choices) -> None:
-        self.event_page.scope.setText(f"Project {choices.project_name}")
+        self.event_page.scope_picker.set_project_label(choices.project_name)
+        self.event_page.scope_picker.set_registries(choices.registries, choices.collections)
         self.event_page.set_metrics(choices.metrics)
+        self.action_page.set_team_secrets(choices.secret_names)
         self.action_page.set_integrations(choices.slack, choices.webhooks)
         own = self.automation.name if self.automation else None
         self.details_page.set_taken({n for n in choices.names if n != own})
@@ -111,6 +133,7 @@ class AutomationWizard(QWizard):
         self._finish_loading()
 
     def _finish_loading(self) -> None:
+        self._event_baseline = self._try(self._event)
         self._action_baseline = self._try(self.action_page.build)
         self._loaded = True
         self.ready.emit()
@@ -125,9 +148,13 @@ class AutomationWizard(QWizard):
         return artifact_events.LABELS.get(event_type, event_type).capitalize()
 
     # -- saving -----------------------------------------------------------------------------------
+    def _event(self) -> tuple[str, dict[str, Any], str]:
+        event_type, event_filter = self.event_page.build()
+        return event_type, event_filter, self.event_page.scope_type()
+
     def changes(self) -> dict[str, Any]:
         """The fields to store: all of them for a new automation, the changed ones for an edit."""
-        event_type, event_filter = self.event_page.build()
+        event_type, event_filter, scope_type = self._event()
         action_type, action_config = self.action_page.build()
         details = {
             "name": self.details_page.name.text().strip(),
@@ -136,12 +163,15 @@ class AutomationWizard(QWizard):
         }
         cooldown = self.details_page.cooldown.value()
         if self.automation is None:
-            return {"event_type": event_type, "event_filter": event_filter, "action_type": action_type,
-                    "action_config": action_config, "cooldown_seconds": cooldown * 60, **details}
+            return {"event_type": event_type, "event_filter": event_filter, "scope_type": scope_type,
+                    "action_type": action_type, "action_config": action_config,
+                    "cooldown_seconds": cooldown * 60, **details}
         old = self.automation
         fields: dict[str, Any] = {}
-        if (event_type, event_filter) != self._event_baseline:
+        if (event_type, event_filter, scope_type) != self._event_baseline:
             fields.update(event_type=event_type, event_filter=event_filter)
+            if scope_type != old.scope_type:
+                fields["scope_type"] = scope_type
         if (action_type, action_config) != self._action_baseline:
             fields.update(action_type=action_type, action_config=action_config)
         fields.update({k: v for k, v in details.items() if getattr(old, k) != v})
@@ -164,8 +194,9 @@ class AutomationWizard(QWizard):
         def save() -> e.Automation:
             if automation is not None:
                 return automations.update_automation(ctx.db, automation.id, **fields)
-            return automations.create_automation(ctx.db, team_id=ctx.team.id, project_id=project_id,
-                                                 created_by=ctx.user.username, scope_type="project", **fields)
+            owner = project_id if fields["scope_type"] == PROJECT else None  # registry automations have no project
+            return automations.create_automation(ctx.db, team_id=ctx.team.id, project_id=owner,
+                                                 created_by=ctx.user.username, **fields)
 
         self._set_saving(True)
         self._tasks.run(save, alive(self, self._on_saved), alive(self, self._on_save_failed))
@@ -192,6 +223,6 @@ class AutomationWizard(QWizard):
 
 def _fields(automation: e.Automation) -> dict[str, Any]:
     return {"name": automation.name, "description": automation.description, "enabled": automation.enabled,
-            "event_type": automation.event_type, "event_filter": automation.event_filter,
+            "scope_type": automation.scope_type or PROJECT, "event_type": automation.event_type, "event_filter": automation.event_filter,
             "action_type": automation.action_type, "action_config": automation.action_config,
             "cooldown_seconds": automation.cooldown_seconds}
