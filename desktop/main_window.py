@@ -158,12 +158,21 @@ class MainWindow(QMainWindow):
         return self.projects.open_project(project_id, tab)
 
     def open_notification_target(self, target: dict) -> None:
-        """A clicked desktop notification: bring the window up on the run's project."""
+        """A clicked desktop notification: bring the window up on the run's project, or for an artifact
+        firing (`{"kind": "artifact", ...}`) on the registry collection or the project's Artifacts tab."""
         project_id = target.get("project_id")
+        if target.get("kind") == "artifact" and target.get("registry_id") is not None:
+            self.show_and_raise()
+            self.show_tab("registries")
+            page = self.registries.findChild(QWidget, "registries-page")  # absent in builds without it
+            if page is not None:
+                page.show_registry(int(target["registry_id"]), target.get("collection_id"), target.get("link_id"))
+            return
         if project_id is None:
             self.show_and_raise()
             return
-        self.open_project(int(project_id), raise_window=True)
+        tab = "artifacts" if target.get("kind") == "artifact" else "workspace"
+        self.open_project(int(project_id), tab, raise_window=True)
 
     def show_and_raise(self) -> None:
         self.show()

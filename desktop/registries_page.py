@@ -1,4 +1,5 @@
-"""The Registries tab: registries → collections → linked versions table, and a version's detail.
+"""The Registries tab: registries → collections → linked versions table and a version's detail, plus
+the registry's Automations and History tabs.
 
 All store calls run through the TaskRunner; the page reloads when artifact or registry events arrive.
 Registry viewers see everything with the changing controls disabled (the store refuses anyway).
@@ -11,23 +12,25 @@ from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QScrollArea,
-    QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
+    QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from desktop.context import AppContext
 from desktop.page_helpers import Reloader, change_then_reload, confirm, error_label, show_message, user_message
-from desktop.registries.detail import VersionDetail
+from desktop.registries.automations_tab import RegistryAutomationsTab, RegistryHistoryTab
+from desktop.registries.detail import VIEWER_REGISTRY_TOOLTIP, VersionDetail
 from desktop.registries.versions_model import LinkedVersionsModel
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
 from store import artifact_entities as ae
-from store import artifact_events, registries, registry_links, runs
+from store import artifact_events, events, registries, registry_links, runs
 from store import entities as e
 from store.errors import NotFound
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 CONFIRM_MOVE = {"production"}  # moving these off another version asks first
+SUB_TABS = ("versions", "automations", "history")
 
 
 @dataclass
@@ -39,11 +42,14 @@ class _Snapshot:
     collection_id: int | None = None
     links: list[ae.LinkedVersion] = field(default_factory=list)
     run_names: dict[str, str] = field(default_factory=dict)
+    asked: tuple[int | None, int | None] = (None, None)  # the wanted registry/collection it was fetched for
 
 
 class RegistriesPage(QWidget):
     """Object names: "registries-page", "registries-list", "collections-list", "versions-table",
-    "registry-role", "registries-message", and the detail pane's (see `VersionDetail`).
+    "registry-role", "registries-message", "registry-tabs" (Versions / Automations / History),
+    "registry-automation-new" (opens the automation wizard for the registry), the detail pane's (see `VersionDetail`) and the tabs' (see
+    `desktop.registries.automations_tab`).
 
     Signals: none; `reloader.loaded` fires after each refresh.
     """
@@ -80,6 +86,15 @@ class RegistriesPage(QWidget):
         self.empty.setObjectName("versions-empty")
         self.empty.setWordWrap(True)
         self.detail = VersionDetail()
+        self.automations_tab = RegistryAutomationsTab(ctx, self._tasks, self)
+        self.history_tab = RegistryHistoryTab(ctx, self._tasks, self)
+        self.new_automation = QPushButton("New automation…")
+        self.new_automation.setObjectName("registry-automation-new")
+        self.new_automation.clicked.connect(lambda: self.open_wizard())
+        self.last_wizard: QWidget | None = None
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("registry-tabs")
+        self.tabs.setDocumentMode(True)
         self._build_layout(title)
 
         self.reloader = Reloader(self._tasks, self._fetch, self._apply, self._failed, parent=self)
@@ -91,6 +106,9 @@ class RegistriesPage(QWidget):
         self.detail.add_tag.connect(self.add_tag)
         self.detail.remove_tag.connect(self.remove_tag)
         self.detail.unlink.connect(self.unlink_selected)
+        self.automations_tab.edit_requested.connect(self.open_wizard)
+        self.automations_tab.reloader.loaded.connect(
+            lambda: self.history_tab.set_automations(self.automations_tab.automation_ids()))
         if watcher is not None:
             watcher.events_arrived.connect(self._on_events)
         self.reloader.request(immediate=True)
@@ -112,11 +130,21 @@ class RegistriesPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.detail)
+        versions = QSplitter(Qt.Orientation.Horizontal)
+        versions.addWidget(middle)
+        versions.addWidget(scroll)
+        versions.setStretchFactor(0, 2)
+        versions.setStretchFactor(1, 1)
+        versions.setSizes([520, 320])
+        for widget, label in ((versions, "Versions"), (self.automations_tab, "Automations"),
+                              (self.history_tab, "History")):
+            self.tabs.addTab(widget, label)
+        self.tabs.setCornerWidget(self.new_automation)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget, stretch in ((left, 0), (middle, 2), (scroll, 1)):
-            splitter.addWidget(widget)
-            splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([180, 520, 320])
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([180, 840])
         header = QHBoxLayout()
         header.addWidget(title)
         header.addStretch(1)
@@ -131,6 +159,7 @@ class RegistriesPage(QWidget):
     def _fetch(self) -> _Snapshot:
         db, username = self._ctx.db, self._ctx.user.username
         snap = _Snapshot(registries.list_registries(db, self._ctx.team.id))
+        snap.asked = (self._want_registry, self._want_collection)
         ids = [r.id for r in snap.registries]
         snap.registry_id = self._want_registry if self._want_registry in ids else (ids[0] if ids else None)
         if snap.registry_id is None:
@@ -149,6 +178,8 @@ class RegistriesPage(QWidget):
         return snap
 
     def _apply(self, snap: _Snapshot) -> None:
+        if snap.asked != (self._want_registry, self._want_collection):
+            return  # the user navigated while it loaded; the reload already queued shows the new place
         self._want_registry, self._want_collection = snap.registry_id, snap.collection_id
         self._role = snap.role
         _fill(self.list, [(r.name, r.id, r.description) for r in snap.registries], snap.registry_id)
@@ -168,6 +199,11 @@ class RegistriesPage(QWidget):
             self.table.selectRow(row)
         self._show_selected()
         self.detail.set_writable(snap.role != "viewer")
+        self.automations_tab.set_registry(snap.registry_id, snap.role != "viewer")
+        writable = snap.registry_id is not None and snap.role != "viewer"
+        self.new_automation.setEnabled(writable)
+        self.new_automation.setToolTip("Have an alias or a link in this registry call a webhook or post to Slack"
+                                       if writable else VIEWER_REGISTRY_TOOLTIP)
 
     def _failed(self, exc: Exception) -> None:
         show_message(self.message, f"Could not load the registries: {user_message(exc)}")
@@ -175,6 +211,10 @@ class RegistriesPage(QWidget):
     def _on_events(self, batch: list[e.Event]) -> None:
         if any(x.type in artifact_events.ARTIFACT_EVENT_TYPES for x in batch):
             self.reloader.request()
+        if any(x.type in (events.AUTOMATION_CHANGED, events.EXECUTION_CHANGED) for x in batch):
+            self.automations_tab.reloader.request()  # the history follows its ids
+        if any(x.type == events.EXECUTION_CHANGED for x in batch):
+            self.history_tab.reloader.request()
 
     def _registry_chosen(self, item: QListWidgetItem | None) -> None:
         if item is not None and item.data(ID_ROLE) != self._want_registry:
@@ -209,6 +249,33 @@ class RegistriesPage(QWidget):
         for i in range(self.list.count()):
             if self.list.item(i).text() == name:
                 self.list.setCurrentRow(i)
+
+    def show_tab(self, name: str) -> None:
+        """"versions", "automations" or "history"."""
+        self.tabs.setCurrentIndex(SUB_TABS.index(name))
+
+    def show_registry(self, registry_id: int | None, collection_id: int | None = None,
+                      link_id: int | None = None, tab: str = "versions") -> None:
+        """Navigate to a registry (and a collection and linked version in it), e.g. from a notification."""
+        if registry_id is not None:
+            self._want_registry, self._want_collection, self._want_link = registry_id, collection_id, link_id
+        self.show_tab(tab)
+        self.reloader.request(immediate=True)
+
+    def open_wizard(self, automation: e.Automation | None = None) -> QWidget | None:
+        """The automation wizard for the selected registry, creating or editing (None for viewers)."""
+        from desktop.wizard.wizard import AutomationWizard
+
+        if self._want_registry is None or self._role == "viewer":
+            return None
+        wizard = AutomationWizard(self._ctx, self._tasks, None, registry_id=self._want_registry,
+                                  automation=automation, parent=self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.saved.connect(lambda _saved: (self.automations_tab.reloader.request(immediate=True),
+                                             self.show_tab("automations")))
+        self.last_wizard = wizard
+        wizard.open()
+        return wizard
 
     # -- changes ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+    QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
     QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
     QWidget,
 )
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.context import AppContext
 from desktop.engine import artifact_events as rules
 from desktop.page_helpers import Reloader, change_then_reload, confirm, error_label, local_time, show_message, user_message
-from desktop.registries.detail import _Labels
+from desktop.registries.detail import Labels
 from desktop.registries.versions_model import HEADERS, metadata_summary
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
@@ -105,7 +105,7 @@ class ArtifactsPage(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("artifact-detail")
         self.summary.setWordWrap(True)
-        self.aliases, self.tags = _Labels("alias"), _Labels("tag")
+        self.aliases, self.tags = Labels("alias"), Labels("tag")
         self.link_button = QPushButton("Link to registry…")
         self.link_button.setObjectName("link-to-registry")
         self.fire = QLabel()
@@ -258,7 +258,7 @@ class ArtifactsPage(QWidget):
         else:
             apply()
 
-    def _change_label(self, store_call: Callable[..., object], labels: _Labels, typed: bool = False) -> None:
+    def _change_label(self, store_call: Callable[..., object], labels: Labels, typed: bool = False) -> None:
         v = self.selected_version()
         text = labels.input.text().strip() if typed else (labels.selected() or "")
         if v is None or not text:

@@ -15,7 +15,7 @@ from store import artifact_entities as ae
 VIEWER_REGISTRY_TOOLTIP = "Viewers of this registry cannot change it. Ask a registry admin for the member role."
 
 
-class _Labels(QGroupBox):
+class Labels(QGroupBox):
     """A list of aliases or tags with an input to add one and a button to remove the selected one."""
 
     def __init__(self, kind: str, parent: QWidget | None = None) -> None:
@@ -77,8 +77,8 @@ class VersionDetail(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.aliases = _Labels("alias")
-        self.tags = _Labels("tag")
+        self.aliases = Labels("alias")
+        self.tags = Labels("tag")
         self.unlink_button = QPushButton("Unlink from collection…")
         self.unlink_button.setObjectName("unlink-version")
         form = QFormLayout()
@@ -143,13 +143,13 @@ class VersionDetail(QWidget):
             widget.setEnabled(usable and self._writable)
             widget.setToolTip(tip)
 
-    def _emit_input(self, labels: _Labels, signal: Signal) -> None:
+    def _emit_input(self, labels: Labels, signal: Signal) -> None:
         text = labels.input.text().strip()
         if text and self._link is not None and self._writable:
             signal.emit(text)
             labels.input.clear()
 
-    def _emit_selected(self, labels: _Labels, signal: Signal) -> None:
+    def _emit_selected(self, labels: Labels, signal: Signal) -> None:
         text = labels.selected()
         if text and self._link is not None and self._writable:
             signal.emit(text)
