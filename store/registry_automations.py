@@ -38,6 +38,13 @@ def _require_writer(db: Database, registry_id: int, username: str, what: str) ->
                                "a registry member can")
 
 
+def require_access(db: Database, event_filter: dict[str, Any] | None, username: str) -> None:
+    """Refuse a registry viewer creating or editing an automation scoped to that registry."""
+    registry_id = ((event_filter or {}).get("scope") or {}).get("registry_id")
+    if registry_id is not None:
+        _require_writer(db, int(registry_id), username, "create or edit automations")
+
+
 def create_registry_automation(
     db: Database, *, team_id: int, registry_id: int, username: str, name: str, event_type: str,
     event_filter: dict[str, Any], action_type: str, action_config: dict[str, Any],

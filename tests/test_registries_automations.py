@@ -140,6 +140,9 @@ def test_a_viewer_sees_registry_automations_but_cannot_change_them(
         registry_automations.set_enabled(db, automation.id, False, username=viewer_ctx.user.username)
     with pytest.raises(PermissionDenied):
         registry_automations.delete(db, automation.id, username=viewer_ctx.user.username)
+    with pytest.raises(PermissionDenied):  # the wizard's save path checks the same way
+        registry_automations.require_access(db, automation.event_filter, viewer_ctx.user.username)
+    registry_automations.require_access(db, automation.event_filter, admin_ctx.user.username)
     assert automations.get_automation(db, automation.id).enabled
 
 

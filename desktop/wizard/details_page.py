@@ -45,6 +45,7 @@ class DetailsPage(QWizardPage):
         form.addRow("Description", self.description)
         form.addRow("", self.enabled)
         form.addRow("Cooldown per run", self.cooldown)
+        self._form = form
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -56,6 +57,10 @@ class DetailsPage(QWizardPage):
         self._revalidate()
 
     def initializePage(self) -> None:  # noqa: N802 (Qt override)
+        # artifact events fire once per mutation: a per-run cooldown means nothing there
+        event_page = getattr(self.wizard(), "event_page", None)
+        run_event = event_page is None or str(event_page.current_type() or "").startswith("RUN_")
+        self._form.setRowVisible(self.cooldown, run_event)
         if not self.name.text().strip():
             self.name.setText(self._suggest()[: automations.MAX_NAME])
         self._revalidate()

@@ -30,7 +30,7 @@ from desktop.wizard.details_page import DetailsPage
 from desktop.wizard.event_page import EventPage
 from desktop.wizard.scope_picker import PROJECT, REGISTRY
 from store import artifact_entities as ae
-from store import automations, integrations, registries, registry_links, runs, secrets, teams
+from store import automations, integrations, registries, registry_automations, registry_links, runs, secrets, teams
 from store import entities as e
 from store.errors import StoreError
 
@@ -192,6 +192,10 @@ class AutomationWizard(QWizard):
             return
 
         def save() -> e.Automation:
+            # registry automations need write access to the registry (the store refuses viewers)
+            if automation is not None:
+                registry_automations.require_access(ctx.db, automation.event_filter, ctx.user.username)
+            registry_automations.require_access(ctx.db, fields.get("event_filter"), ctx.user.username)
             if automation is not None:
                 return automations.update_automation(ctx.db, automation.id, **fields)
             owner = project_id if fields["scope_type"] == PROJECT else None  # registry automations have no project
