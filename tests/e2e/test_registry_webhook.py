@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit, QMessageBox,
 from desktop.artifacts.page import ArtifactsPage
 from desktop.registries_page import RegistriesPage
 from store import integrations, registries, registry_automations, registry_links, teams
-from tests.e2e.test_bell_to_slack_and_desktop import _child, app_window  # noqa: F401 (shared fixture)
+from tests.e2e.app_fixtures import child as _child
 from tests.registry_wizard import create_alias_webhook
 from tests.support.fake_webhook import FakeWebhook
 from tests.support.waiting import wait_until
