@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from desktop.engine import artifact_events as artifact_rules
 from desktop.engine.conditions import format_number
 from desktop.engine.run_events import RUN_EVENTS, describe_condition
 from store import entities as e
@@ -191,6 +192,15 @@ def _first(data: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
+def artifact_event_text(event_type: str, event: Mapping[str, Any]) -> str:
+    """`alias production → default/wandb-registry-Model/digits-classifier:v0`."""
+    where = str(event.get("artifact_version_string") or event.get("artifact_collection_name") or "")
+    for key in ("alias", "tag"):
+        if event.get(key):
+            return f"{key} {event[key]} → {where}"
+    return f"{artifact_rules.LABELS[event_type]}: {where}"
+
+
 def execution_event_summary(execution: e.Execution) -> str:
     """What fired an execution, e.g.
     "run golden-sun-3: val/acc = 0.93 at step 120 (AVERAGE(val/acc) over 5 > 0.9)"."""
@@ -198,6 +208,8 @@ def execution_event_summary(execution: e.Execution) -> str:
     own = ev.get("summary")
     if isinstance(own, str) and own:
         return own
+    if execution.event_type in artifact_rules.LABELS:  # alias/tag/link: name the version, not the run
+        return artifact_event_text(execution.event_type, ev)
     run = _first(ev, "run_name", "runName", "run_id") or execution.run_id
     parts = []
     metric = _first(ev, "metric_name", "metric", "metricName")

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from desktop.automations.automations_model import AUTOMATION_ROLE, ENABLED, EVENT, NAME, AutomationTableModel
 from desktop.automations.history_detail import detail_html
-from desktop.automations.history_model import EXECUTION_ROLE, HistoryTableModel
 from desktop.automations.history_model import EVENT as HISTORY_EVENT
+from desktop.automations.history_model import EXECUTION_ROLE, HistoryTableModel
 from desktop.context import AppContext
 from desktop.engine import artifact_events as rules
 from desktop.guard import alive
@@ -51,24 +51,6 @@ class RegistryAutomationModel(AutomationTableModel):
             how = rules.describe_filter(a)
             return self._summaries[row][0] + (f" ({how})" if how else "")
         return super()._tooltip(a, row, col)
-
-
-class RegistryHistoryModel(HistoryTableModel):
-    """History rows whose Event column names the alias/tag and the registry version, not the source run."""
-
-    def _display(self, x: e.Execution, row: int, col: int) -> str:
-        if col == HISTORY_EVENT and x.event_type in rules.LABELS:
-            return artifact_event_text(x.event_type, x.event or {})
-        return super()._display(x, row, col)
-
-
-def artifact_event_text(event_type: str, event: Mapping[str, Any]) -> str:
-    """`alias production → default/wandb-registry-Model/digits-classifier:v0`."""
-    where = str(event.get("artifact_version_string") or event.get("artifact_collection_name") or "")
-    for key in ("alias", "tag"):
-        if event.get(key):
-            return f"{key} {event[key]} → {where}"
-    return f"{rules.LABELS[event_type]}: {where}"
 
 
 def _table(name: str, model: Any) -> QTableView:
@@ -204,7 +186,7 @@ class RegistryHistoryTab(QWidget):
         self._ctx, self._tasks = ctx, tasks
         self._ids: list[int] = []
         self._integrations: dict[int, e.Integration] = {}
-        self.model = RegistryHistoryModel(self)
+        self.model = HistoryTableModel(self)
         self.table = _table("registry-history-table", self.model)
         self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(HISTORY_EVENT, QHeaderView.ResizeMode.Stretch)
