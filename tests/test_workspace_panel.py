@@ -106,3 +106,30 @@ def test_curves_of_panels_off_screen_are_made_when_scrolled_into_view(qtbot, ui_
     assert not last.is_on_screen() and last.curves == {}  # no work for what nobody sees
     view._scroll.ensureWidgetVisible(last)
     qtbot.waitUntil(lambda: drawn(view, run.id, "m11", 2), timeout=10_000)
+
+
+def _icon_image(icon):
+    return icon.pixmap(32, 32).toImage()
+
+
+def test_bell_switches_to_the_dark_icon_when_the_theme_turns_dark(qtbot, ui_ctx, tasks, watcher, project):
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication, QToolButton
+
+    from desktop import resources, theme
+
+    seed_run(ui_ctx.db, project.id, {"loss": [1.0, 0.5]})
+    app = QApplication.instance()
+    light_palette = app.palette()
+    light = _icon_image(QIcon(str(resources.resource_path("icons", "bell.svg"))))
+    dark = _icon_image(QIcon(str(resources.resource_path("icons", "dark", "bell.svg"))))
+    assert light != dark  # the two variants really differ
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    bell = view.panel("loss").findChild(QToolButton, "bell-loss")
+    assert _icon_image(bell.icon()) == light
+    try:
+        app.setPalette(theme.dark_palette())  # what Settings → Theme → Dark does
+        qtbot.waitUntil(lambda: _icon_image(bell.icon()) == dark, timeout=5000)
+    finally:
+        app.setPalette(light_palette)
+    qtbot.waitUntil(lambda: _icon_image(bell.icon()) == light, timeout=5000)

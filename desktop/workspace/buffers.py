@@ -29,6 +29,21 @@ class SeriesBuffer:
         self.finite = True  # no NaN/Inf so far: pyqtgraph may skip its finite check
         self.version = 0  # bumps on every append (cache key for smoothing)
 
+    @classmethod
+    def adopt(cls, steps: np.ndarray, values: np.ndarray, walls: np.ndarray) -> SeriesBuffer:
+        """A buffer over a whole history just read (no copy of values and walls: the store's
+        reads hand out fresh arrays); it grows on the first live append."""
+        buffer = cls(0)
+        buffer._x = np.asarray(steps, dtype=np.float64)
+        buffer._y = np.asarray(values, dtype=np.float64)
+        buffer._w = np.asarray(walls, dtype=np.float64)
+        buffer._n = len(buffer._x)
+        if buffer._n:
+            buffer.last_step = int(steps[-1])
+            buffer.finite = bool(np.isfinite(buffer._y).all())
+            buffer.version = 1
+        return buffer
+
     def __len__(self) -> int:
         return self._n
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from desktop.workspace.buffers import SeriesBuffer
 from store import automations, metrics, runs
 from store import entities as e
 from store.db import Database
@@ -50,10 +51,13 @@ class Envelope:
 
 @dataclass
 class KeyData:
-    """One metric of every run: full series for short histories, an envelope for long ones."""
+    """One metric of every run: full series for short histories, an envelope for long ones.
+
+    Short histories come as ready `SeriesBuffer`s: their conversions run here, on the worker,
+    because NumPy drops the GIL for them and the UI thread would wait for it to come back."""
 
     key: str
-    series: dict[CurveKey, Series] = field(default_factory=dict)
+    buffers: dict[CurveKey, SeriesBuffer] = field(default_factory=dict)
     envelopes: dict[CurveKey, Envelope] = field(default_factory=dict)
 
 
@@ -76,7 +80,7 @@ def load_key(db: Database, key: str, extents: dict[CurveKey, tuple[int, int, int
     data = KeyData(key)
     short = [run_id for (run_id, k), (_f, _l, count) in extents.items() if k == key and count <= memory_limit]
     for run_id, series in metrics.metric_series_many(db, short, key).items():
-        data.series[(run_id, key)] = series
+        data.buffers[(run_id, key)] = SeriesBuffer.adopt(*series)
     for (run_id, k), (first, last, count) in extents.items():
         if k == key and count > memory_limit:
             data.envelopes[(run_id, key)] = read_envelope(db, run_id, key, first, last, OVERVIEW_BUCKETS)

@@ -148,12 +148,12 @@ class MetricPanel(QFrame):
 
     def add_curve(self, run_id: str, metric: str, label: str, color: QColor,
                   source: SeriesBuffer | RangeSource, t0: float | None = None) -> None:
-        """Add a run's line; it is created when the panel is first on screen."""
+        """Add a run's line; it is created by the next frame that finds the panel on screen
+        (all of a metric's runs at once: one legend update, not one per run)."""
         if (run_id, metric) in self.curves:
             return
         self._deferred[(run_id, metric)] = (label, color, source, t0)
-        if self._realized:
-            self._realize()
+        self.frame_wanted.emit()
 
     def has_curve(self, run_id: str, metric: str) -> bool:
         return (run_id, metric) in self.curves or (run_id, metric) in self._deferred
@@ -165,12 +165,7 @@ class MetricPanel(QFrame):
         self._deferred.clear()
         self._update_legend()
 
-    _realized = False
-
     def _realize(self) -> None:
-        self._realized = True
-        if not self._deferred:
-            return
         many = len(self.curves) + len(self._deferred) > ANTIALIAS_MAX
         for (run_id, metric), (label, color, source, t0) in self._deferred.items():
             if not self.spec.metric:
@@ -204,7 +199,7 @@ class MetricPanel(QFrame):
         """Draw the dirty curves if on screen; returns how many were drawn."""
         if not self.is_on_screen():
             return 0
-        if self._deferred or not self._realized:
+        if self._deferred:
             self._realize()
         view, width, drawn = self.view_x_range(), self.pixel_width(), 0
         antialias = len(self.curves) <= ANTIALIAS_MAX
@@ -213,6 +208,12 @@ class MetricPanel(QFrame):
             if curve.dirty and curve.is_visible():
                 curve.render(self.spec.x_mode, view, width, self.spec.smoothing, self.spec.log_y)
                 drawn += 1
+        vb = self.plot.getPlotItem().getViewBox()
+        if drawn and any(vb.autoRangeEnabled()):
+            # Follow the new data here, not in the paint: a range changed while painting moves
+            # the curves' transform, which asks for a second paint of the whole panel.
+            vb.updateAutoRange()
+            vb.updateMatrix()
         return drawn
 
     def mark_all_dirty(self) -> None:

@@ -5,14 +5,21 @@ lists them, grouped by comparison, instead of three labels drawn over each other
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
 from desktop.automations.summary import CMP_SYMBOLS
+from desktop.guard import alive
+from desktop.tasks import TaskRunner
+from desktop.workspace import loading
 from desktop.workspace.loading import Threshold
+from store.db import Database
+
+log = logging.getLogger("runbell.workspace")
 
 THRESHOLD_COLOR = "#d62728"
 NAMES_PER_LABEL = 3  # automations named on one line's label; the tooltip lists them all
@@ -53,3 +60,24 @@ def threshold_lines(plot: pg.PlotItem, thresholds: Sequence[Threshold], plate: Q
         plot.addItem(line)  # counts for auto-range, so the line is in view even far from the data
         lines.append(line)
     return lines
+
+
+class ThresholdSource(QObject):
+    """The project's threshold lines, re-read in the background on `reload()` (an automation
+    was saved or an `automation_changed` event arrived). Signal changed(list[Threshold])."""
+
+    changed = Signal(list)
+
+    def __init__(self, db: Database, tasks: TaskRunner, project_id: int, parent: QObject) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._tasks = tasks
+        self._project_id = project_id
+
+    def reload(self, *_args: object) -> None:
+        db, project_id = self._db, self._project_id
+        self._tasks.run(lambda: loading.load_thresholds(db, project_id), alive(self, self.changed.emit),
+                        alive(self, self._failed))
+
+    def _failed(self, exc: Exception) -> None:
+        log.warning("could not load the automations' thresholds: %s", exc)

@@ -3,8 +3,8 @@
 Data flow (buffer at the data rate, paint at the frame rate):
   start-up: one outline read (runs, keys, extents, thresholds), then one read per metric, the
   panels on screen first; short histories come whole, long ones as a min/max envelope.
-  live: StoreWatcher `metrics` event → (run, key) pending → one TaskRunner fetch of only the new
-  points → appended to that curve's SeriesBuffer → curve dirty → the one frame timer (~30 fps)
+  live: StoreWatcher `metrics` event → (run, key) pending → pipelined fetches of only the new
+  points (live.py) → appended to that curve's SeriesBuffer → curve dirty → the one frame timer (~30 fps)
   lets each on-screen panel clip and peak-decimate its dirty curves; hidden panels do nothing.
   long histories: when the x range moves, the panel's curves re-read just that step range,
   bucketed to the panel's pixel width, in the background; stale reads are dropped.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.context import AppContext
 from desktop.guard import alive
@@ -25,16 +25,18 @@ from desktop.tasks import TaskRunner
 from desktop.workspace import loading
 from desktop.workspace.buffers import MEMORY_LIMIT, RangeSource, SeriesBuffer
 from desktop.workspace.curves import PanelCurve, run_color
+from desktop.workspace.grid import PanelGrid
 from desktop.workspace.layout import Layout, PanelSpec, load_layout, save_layout, settings_key
+from desktop.workspace.live import LiveFeed
 from desktop.workspace.panel import MetricPanel
 from desktop.workspace.ranges import RangeReader
+from desktop.workspace.thresholds import ThresholdSource
 from desktop.workspace.visibility import RunVisibility
 from store import entities as e
 from store import events
 
 log = logging.getLogger("runbell.workspace")
 
-COLUMNS = 2
 FRAME_MS = 33
 
 
@@ -68,11 +70,13 @@ class WorkspaceView(QWidget):
         self._run_order: dict[str, int] = {}
         self._run_t0: dict[str, float] = {}
         self._thresholds: list[loading.Threshold] = []
-        self._pending: set[loading.CurveKey] = set()
-        self._busy = True  # the first read is in flight; live fetches wait for it
         self._is_loaded = False
         self._keys_left = 0
         self._ranges = RangeReader(ctx.db, tasks, self._sources, self._mark_dirty, self._on_fetch_failed, self)
+        self.live = LiveFeed(ctx.db, tasks, self._sources, self._run_names.keys(), self._on_new_points,
+                             self._on_fetch_failed, self)
+        self._threshold_source = ThresholdSource(ctx.db, tasks, project_id, self)
+        self._threshold_source.changed.connect(self._on_thresholds)
         self.bell_dialog = None
         self.frames = 0  # frames that drew something (benchmarks)
 
@@ -94,17 +98,7 @@ class WorkspaceView(QWidget):
         toolbar.addStretch(1)
         toolbar.addWidget(add)
 
-        self._grid_host = QWidget(self)
-        self._grid = QGridLayout(self._grid_host)
-        self._grid.setContentsMargins(8, 8, 8, 8)
-        self._grid.setSpacing(8)
-        for column in range(COLUMNS):
-            self._grid.setColumnStretch(column, 1)
-        self._scroll = QScrollArea(self)
-        self._scroll.setObjectName("workspace-scroll")
-        self._scroll.setWidgetResizable(True)
-        self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self._scroll.setWidget(self._grid_host)
+        self._scroll = PanelGrid(self)
         self._scroll.verticalScrollBar().valueChanged.connect(self._want_frame)
 
         layout = QVBoxLayout(self)
@@ -162,8 +156,7 @@ class WorkspaceView(QWidget):
         spec = self._layout.panels.pop(index)
         if spec.metric:
             self._layout.removed.add(spec.metric)
-        self._grid.removeWidget(panel)
-        panel.deleteLater()
+        self._scroll.remove(panel)
         self._relayout()
         self._save()
 
@@ -181,7 +174,7 @@ class WorkspaceView(QWidget):
         if self.bell_dialog is not None and self.bell_dialog.isVisible():
             self.bell_dialog.reject()
         dialog = BellDialog(self._ctx, self._project_id, metric, self._tasks, self)
-        dialog.saved.connect(self._on_automation_saved)
+        dialog.saved.connect(self._threshold_source.reload)
         self.bell_dialog = dialog
         dialog.open()
         self.bell_dialog_opened.emit(dialog)
@@ -190,7 +183,7 @@ class WorkspaceView(QWidget):
     def shutdown(self) -> None:
         """Stop painting (the page is going away)."""
         self._timer.stop()
-        self._pending.clear()
+        self.live.stop()
         self._ranges.stop()
 
     # -- start-up: outline, then one metric at a time ---------------------------------------------
@@ -222,7 +215,7 @@ class WorkspaceView(QWidget):
             self._finish_start()
 
     def _on_key(self, data: loading.KeyData) -> None:
-        self._apply_series(data.series)
+        self._apply_series(data.buffers)
         for curve_key, envelope in data.envelopes.items():
             source = self._sources.get(curve_key)
             if isinstance(source, RangeSource):
@@ -234,16 +227,15 @@ class WorkspaceView(QWidget):
             self._finish_start()
 
     def _finish_start(self) -> None:
-        self._busy = False
         self._is_loaded = True
         self._update_status()
         self.loaded.emit()
-        self._fetch()
+        self.live.start()
 
     def _on_load_failed(self, exc: Exception) -> None:
-        self._busy = False
         self._status.setText(f"Could not load the metrics: {exc}")
         self._status.show()
+        self.live.start()  # new points still arrive
 
     # -- live -------------------------------------------------------------------------------------
 
@@ -264,64 +256,24 @@ class WorkspaceView(QWidget):
                         for panel in self._panels_of(key):
                             self._ranges.schedule(panel)
                     else:
-                        self._pending.add((event.run_id, key))
+                        self.live.add((event.run_id, key))
         if thresholds_changed:
-            self._reload_thresholds()
-        self._fetch()
-
-    def _fetch(self) -> None:
-        """Ask for the points after the last step shown, one fetch at a time."""
-        if self._busy or not self._pending:
-            return
-        requests = []
-        for run_id, key in sorted(self._pending):
-            buffer = self._sources.get((run_id, key))
-            last = buffer.last_step if isinstance(buffer, SeriesBuffer) else None
-            requests.append((run_id, key, last))
-        unknown = sorted({run_id for run_id, _ in self._pending} - set(self._run_names))
-        self._pending.clear()
-        self._busy = True
-        db = self._ctx.db
-        self._tasks.run(
-            lambda: loading.load_new_points(db, requests, unknown),
-            alive(self, self._on_new_points), alive(self, self._on_fetch_failed),
-        )
+            self._threshold_source.reload()
+        self.live.fetch()
 
     def _on_new_points(self, result: loading.NewPoints) -> None:
         for run in result.runs:
             self._register_run(run.id, run.name, run.created_at.timestamp())
         self._apply_series(result.series)
-        self._busy = False
         self._update_status()
-        self._fetch()
 
     def _on_fetch_failed(self, exc: Exception) -> None:
         log.warning("could not fetch new points: %s", exc)
-        self._busy = False
         self._status.setText(f"Live update paused: {exc}")
         self._status.show()
-        # the next metrics event retries from the last step shown; nothing is skipped
-
-    # -- thresholds ---------------------------------------------------------------------------------
-
-    def _reload_thresholds(self) -> None:
-        db, project_id = self._ctx.db, self._project_id
-        self._tasks.run(
-            lambda: loading.load_thresholds(db, project_id),
-            alive(self, self._on_thresholds), alive(self, self._on_thresholds_failed),
-        )
 
     def _on_thresholds(self, thresholds: list[loading.Threshold]) -> None:
         self._thresholds = thresholds
-        self._apply_thresholds()
-
-    def _on_thresholds_failed(self, exc: Exception) -> None:
-        log.warning("could not load the automations' thresholds: %s", exc)
-
-    def _on_automation_saved(self, _automation: object) -> None:
-        self._reload_thresholds()
-
-    def _apply_thresholds(self) -> None:
         for panel in self._panels:
             panel.set_thresholds([t for t in self._thresholds if panel.spec.matches(t.metric)])
 
@@ -334,13 +286,21 @@ class WorkspaceView(QWidget):
         if t0 is not None:
             self._run_t0[run_id] = t0
 
-    def _apply_series(self, series: dict[loading.CurveKey, loading.Series]) -> None:
+    def _apply_series(self, series: dict[loading.CurveKey, loading.Series | SeriesBuffer]) -> None:
+        """New points (arrays) or whole histories (buffers built by the loader) into the sources."""
         ordered = sorted(series.items(), key=lambda item: (self._run_order.get(item[0][0], 1 << 30), item[0]))
-        for curve_key, (steps, values, walls) in ordered:
+        for curve_key, data in ordered:
             source = self._sources.get(curve_key)
             if source is None:
-                source = self._sources[curve_key] = SeriesBuffer(max(256, len(steps)))
-            if isinstance(source, SeriesBuffer) and source.extend(steps, values, walls):
+                source = data if isinstance(data, SeriesBuffer) else SeriesBuffer.adopt(*data)
+                self._sources[curve_key] = source
+                added = len(source)
+            elif isinstance(source, SeriesBuffer):
+                added = source.extend(*((data.steps, data.values, data.walls)
+                                        if isinstance(data, SeriesBuffer) else data))
+            else:
+                added = 0
+            if added:
                 if curve_key[1] not in {p.spec.metric for p in self._panels} and self._layout.with_defaults(
                         [curve_key[1]]):
                     self._make_panel(self._layout.panels[-1])
@@ -363,7 +323,7 @@ class WorkspaceView(QWidget):
             self._timer.start()
 
     def _make_panel(self, spec: PanelSpec) -> MetricPanel:
-        panel = MetricPanel(spec, can_edit=self._ctx.can_edit, parent=self._grid_host)
+        panel = MetricPanel(spec, can_edit=self._ctx.can_edit, parent=self._scroll.host)
         panel.bell_clicked.connect(self.open_bell_dialog)
         panel.frame_wanted.connect(self._want_frame)
         panel.view_moved.connect(lambda p=panel: self._ranges.schedule(p))
@@ -418,18 +378,7 @@ class WorkspaceView(QWidget):
         save_layout(self._settings_key, self._layout)
 
     def _relayout(self) -> None:
-        """Panels in layout order, two per row; a wide panel takes a row of its own."""
-        for panel in self._panels:
-            self._grid.removeWidget(panel)
-        row = column = 0
-        for panel in self._panels:
-            if panel.spec.wide and column:
-                row, column = row + 1, 0
-            span = COLUMNS if panel.spec.wide else 1
-            self._grid.addWidget(panel, row, column, 1, span)
-            column += span
-            if column >= COLUMNS:
-                row, column = row + 1, 0
+        self._scroll.arrange(self._panels)
         self._update_status()
 
     def _update_status(self) -> None:
