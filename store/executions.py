@@ -85,6 +85,27 @@ def run_state(db: Database, automation_id: int, run_id: str) -> tuple[bool, date
         return (False, None) if state is None else (state.condition, state.last_fired_at)
 
 
+def run_memories(
+    db: Database, run_id: str, automation_ids: list[int],
+) -> dict[int, tuple[bool, datetime | None, int | None]]:
+    """`run_state` and `edge_step` of many automations for one run in a few queries:
+    {automation id: (last condition, last firing time, edge step)}; never-seen ones are left out."""
+    out: dict[int, tuple[bool, datetime | None, int | None]] = {}
+    ids = sorted(set(automation_ids))
+    with db.session() as s:
+        for start in range(0, len(ids), 400):  # stay under SQL parameter limits
+            part = ids[start:start + 400]
+            for row in s.scalars(sa.select(m.AutomationRunState).where(
+                    m.AutomationRunState.run_id == run_id, m.AutomationRunState.automation_id.in_(part))):
+                out[row.automation_id] = (row.condition, row.last_fired_at, None)
+            names = {f"edge:{aid}:{run_id}": aid for aid in part}
+            for name, position in s.execute(sa.select(m.EngineCursor.name, m.EngineCursor.position)
+                                            .where(m.EngineCursor.name.in_(list(names)))):
+                condition, fired, _ = out.get(names[name], (False, None, None))
+                out[names[name]] = (condition, fired, position)
+    return out
+
+
 def claim_due(db: Database, *, limit: int = 20, lease: timedelta = timedelta(seconds=60)) -> list[e.Execution]:
     """Pending executions whose next attempt is due, leased to this dispatcher.
 

@@ -254,10 +254,12 @@ def import_series(
 
 
 def metric_series_after(
-    db: Database, requests: Sequence[tuple[str, str, int | None]],
+    db: Database, requests: Sequence[tuple[str, str, int | None]], *, max_step: int | None = None,
 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The points after `last_step` (None: all) of many (run, key) curves, in one query per 500
-    runs: the live workspace asks for a few new points of hundreds of curves at once."""
+    runs: the live workspace asks for a few new points of hundreds of curves at once.
+    `max_step` (inclusive) bounds every curve from above (the engine reads no further than the
+    events it is evaluating)."""
     after = {(run_id, key): last for run_id, key, last in requests}
     if not after:
         return {}
@@ -274,6 +276,8 @@ def metric_series_after(
                  .order_by(m.MetricChunk.run_id, m.MetricChunk.key, m.MetricChunk.first_step))
             if floor is not None:
                 q = q.where(m.MetricChunk.last_step > floor)
+            if max_step is not None:
+                q = q.where(m.MetricChunk.first_step <= max_step)
             for run_id, key, *cols in s.execute(q):
                 if (run_id, key) in after:
                     chunks.setdefault((run_id, key), []).append(tuple(cols))
@@ -281,8 +285,12 @@ def metric_series_after(
     for curve, rows in chunks.items():
         steps, values, walls = _decode(rows)
         last = after[curve]
+        keep = np.ones(len(steps), dtype=bool)
         if last is not None:
-            keep = steps > last
+            keep &= steps > last
+        if max_step is not None:
+            keep &= steps <= max_step
+        if not keep.all():
             steps, values, walls = steps[keep], values[keep], walls[keep]
         if len(steps):
             out[curve] = (steps, values, walls)

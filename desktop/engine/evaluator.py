@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -38,6 +39,8 @@ from store.errors import NotFound, StoreError, StoreUnavailable
 
 from desktop.engine import artifact_events, firing, metric_events, run_events, state_events
 from desktop.engine.actions import DESKTOP_NOTIFICATION, slack
+from desktop.engine.metric_tails import MetricTails
+from desktop.engine.run_memory import RunMemory
 
 log = logging.getLogger("runbell.engine.evaluate")
 
@@ -102,6 +105,10 @@ class Evaluator:
         self._runs: dict[str, RunCtx | None] = {}
         self.step_seen: dict[str, tuple[int, datetime]] = {}  # run → (last step, when first seen)
         self.pending_written = 0
+        # Caches for scale (issue 3); valid only while this evaluator holds the lease.
+        self.memory = RunMemory(db, lambda project_id: [a.id for a in self._automations().get(project_id, [])])
+        self.tails = MetricTails(db)
+        self._stop = threading.Event()
 
     # --- the loop --------------------------------------------------------------------------------
 
@@ -115,11 +122,22 @@ class Evaluator:
         except StoreUnavailable as exc:
             log.debug("evaluation lease not renewed: %s", exc)
             ok = False
+        if ok and now >= self._lease_until:  # newly taken: another engine may have written meanwhile
+            self._forget_caches()
         self._lease_until = now + LEASE_TTL.total_seconds() if ok else 0.0
         return ok
 
+    def _forget_caches(self) -> None:
+        self.memory.clear()
+        self.tails.clear()
+
+    def request_stop(self) -> None:
+        """Make a pass under way return after the event it is on (a prompt shutdown)."""
+        self._stop.set()
+
     def close(self) -> None:
         """Hand the lease over at once (another engine may take over evaluation)."""
+        self._forget_caches()
         if self._lease_until:
             self._lease_until = 0.0
             executions.release_lease(self.db, CURSOR, self._holder)
@@ -130,27 +148,37 @@ class Evaluator:
         self.pending_written = 0
         if not self.holds_lease():
             return 0
-        position = events.get_cursor(self.db, CURSOR) or 0
-        deadline = time.monotonic() + self.time_budget
-        while True:
-            batch = events.events_after(self.db, position, limit=self.batch_size, types=_TYPES)
-            if not batch:
-                break
-            self._runs = {}
-            for event in batch:
-                changed = self._handle(event)
-                position = event.id
-                if changed:  # keep the window in which a crash could replay a change minimal
-                    events.set_cursor(self.db, CURSOR, position)
-            events.set_cursor(self.db, CURSOR, position)
-            if len(batch) < self.batch_size or time.monotonic() > deadline:
-                break
+        try:
+            self._run_events()
+        except BaseException:
+            self._forget_caches()  # a write may have failed half-way: re-read the truth next time
+            raise
         if time.monotonic() >= self._next_stall_check:
             self._next_stall_check = time.monotonic() + self.stall_check_seconds
             written = self.pending_written
             self.check_stalls()
             self.pending_written += written
         return self.pending_written
+
+    def _run_events(self) -> None:
+        position = events.get_cursor(self.db, CURSOR) or 0
+        deadline = time.monotonic() + self.time_budget
+        while not self._stop.is_set():
+            batch = events.events_after(self.db, position, limit=self.batch_size, types=_TYPES)
+            if not batch:
+                break
+            self._runs = {}
+            self.tails.prepare(self._automations(), batch)
+            for event in batch:
+                changed = self._handle(event)
+                position = event.id
+                if changed:  # keep the window in which a crash could replay a change minimal
+                    events.set_cursor(self.db, CURSOR, position)
+                if self._stop.is_set():
+                    break
+            events.set_cursor(self.db, CURSOR, position)
+            if len(batch) < self.batch_size or time.monotonic() > deadline:
+                break
 
     def check_stalls(self, now: datetime | None = None) -> int:
         """Fire RUN_STALLED automations for running runs without a new step for their time;
@@ -166,6 +194,7 @@ class Evaluator:
     def _handle(self, event: e.Event) -> bool:
         if event.type == events.AUTOMATION_CHANGED:
             self._by_project = self._artifact_automations = None
+            self.memory.clear()  # a deleted automation's id may come back
             return False
         if event.type == events.ALERT:
             return self._on_alert(event)
@@ -287,6 +316,7 @@ class Evaluator:
         if not reason and last_fired is not None and cooldown and now - last_fired < cooldown:
             reason = (f"suppressed: already fired for run {ctx.run.name} at {last_fired:%Y-%m-%d %H:%M:%S} UTC; "
                       f"this automation fires at most once per run every {human_duration(cooldown.total_seconds())}")
+        self.memory.forget(automation.id, ctx.run.id)  # the firing rewrites it
         if reason:
             executions.record_firing(self.db, **common, action_type=targets[0].action_type,
                                      action=targets[0].action, status="skipped", reason=reason,

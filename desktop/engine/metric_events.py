@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from store import entities as e
-from store import executions, runs
+from store import runs
 
 from desktop.engine import conditions, firing, run_events, run_filter, templating
 from desktop.engine.conditions import Evaluation, ThresholdCondition, format_number
@@ -39,19 +41,16 @@ def on_metrics(ev: Evaluator, automation: e.Automation, parsed: run_events.Parse
     if any_metric:
         results = _any_metric_nan(ev, ctx.run.id, keys, first_step, last_step)
     else:
-        steps, values, _walls = runs.metric_series(ev.db, ctx.run.id, condition.metric, max_step=last_step,
-                                                   last=condition.needed + count - 1)
-        start = next((i for i, step in enumerate(steps) if step >= first_step), len(steps))
-        results = [(int(steps[i]), r, condition.metric)
-                   for i, r in conditions.evaluate_each(values.tolist(), condition, start)]
+        results = _evaluate(ev, event, ctx.run.id, condition, first_step, last_step, count)
     # Steps at or before the last recorded change were already judged (a replay after a
     # restart or a lost cursor): evaluating them again could see a stale false→true edge.
-    done = executions.edge_step(ev.db, automation.id, ctx.run.id)
+    memory = ev.memory
+    done = memory.edge_step(automation.id, ctx.run.id, ctx.project.id)
     if done is not None:
         results = [r for r in results if r[0] > done]
     if not results:
         return False
-    was_true, last_fired = executions.run_state(ev.db, automation.id, ctx.run.id)
+    was_true, last_fired = memory.run_state(automation.id, ctx.run.id, ctx.project.id)
     changed = False
     for step, result, metric in results:
         if result.satisfied and not was_true:
@@ -60,12 +59,51 @@ def on_metrics(ev: Evaluator, automation: e.Automation, parsed: run_events.Parse
                 last_fired = _fired_at(ev, automation, ctx)
             was_true = changed = True
         elif not result.satisfied and was_true:
-            executions.remember_condition(ev.db, automation.id, ctx.run.id, False)
+            memory.remember_condition(automation.id, ctx.run.id, False)
             was_true, changed = False, True
         else:
             continue
-        executions.set_edge_step(ev.db, automation.id, ctx.run.id, step)
+        memory.set_edge_step(automation.id, ctx.run.id, step)
     return changed
+
+
+def _evaluate(ev: Evaluator, event: e.Event, run_id: str, condition: Any, first_step: int, last_step: int,
+              count: int) -> Results:
+    """Each new step's evaluation. The window comes from the batch's metric tails (else the
+    database); threshold automations that share metric, aggregation and window share the
+    aggregated values, so 100 thresholds on one metric aggregate once per event."""
+    n = condition.needed + count - 1
+    shared = isinstance(condition, ThresholdCondition)
+    memo_key = (event.id, run_id, condition.metric, n, condition.agg if shared else condition)
+    points = ev.tails.memo.get(memo_key)
+    if points is None:
+        window = ev.tails.window(run_id, condition.metric, last_step, n)
+        if window is None:
+            steps, values, _walls = runs.metric_series(ev.db, run_id, condition.metric, max_step=last_step, last=n)
+        else:
+            steps, values = window
+        start = int(np.searchsorted(steps, first_step, side="left"))
+        points = (steps.tolist(), values.tolist(), start, {})
+        ev.tails.memo[memo_key] = points
+    steps, values, start, aggregated = points
+    if not shared:
+        return [(steps[i], r, condition.metric) for i, r in conditions.evaluate_each(values, condition, start)]
+    # The same windows as conditions.evaluate_each, aggregated once per (event, metric, agg, window).
+    spans = aggregated.get(condition.needed)
+    if spans is None:
+        need = condition.needed
+        spans = []
+        for end in range(max(start, need - 1), len(values)):
+            window = tuple(values[end - need + 1:end + 1])
+            spans.append((steps[end], conditions.aggregate(window, condition.agg), window, {}))
+        aggregated[condition.needed] = spans
+    results: Results = []
+    for step, value, window, made in spans:
+        satisfied = conditions.compare(value, condition.cmp, condition.threshold)
+        if satisfied not in made:  # two Evaluations per step, shared by all thresholds
+            made[satisfied] = Evaluation(satisfied, value, window)
+        results.append((step, made[satisfied], condition.metric))
+    return results
 
 
 def _fired_at(ev: Evaluator, automation: e.Automation, ctx: RunCtx) -> Any:

@@ -117,6 +117,7 @@ class Engine:
                 self.notifier.close()
             return
         self._started = False
+        self.evaluator.request_stop()  # a long evaluation pass returns after its current event
         self._scheduler.shutdown(wait=True)
         try:
             self.evaluator.close()

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from store import entities as e
-from store import events, executions, runs
+from store import events, runs
 
 from desktop.engine import firing, run_events, run_filter, templating
 from desktop.engine.conditions import format_number
@@ -35,11 +35,11 @@ def on_run_state(ev: Evaluator, automation: e.Automation, parsed: run_events.Par
     ctx = ev.context(event.run_id)
     if ctx is None or not run_filter.matches(parsed.run_filter, ctx.run):
         return False
-    done = executions.edge_step(ev.db, automation.id, ctx.run.id)
+    done = ev.memory.edge_step(automation.id, ctx.run.id, ctx.project.id)
     if done is not None and done >= event.id:
         return False  # already judged before a restart
     run, project = ctx.run, ctx.project
-    _was, last_fired = executions.run_state(ev.db, automation.id, run.id)
+    _was, last_fired = ev.memory.run_state(automation.id, run.id, project.id)
     variables = templating.variables_for_run_state(
         automation_name=automation.name, entity_name=ctx.team.name, project_name=project.name,
         run_name=run.name, run_id=run.id, event_author=run.username, run_status=state,
@@ -59,7 +59,7 @@ def on_run_state(ev: Evaluator, automation: e.Automation, parsed: run_events.Par
         target={"kind": "run", "project_id": project.id, "project_name": project.name, "run_id": run.id},
     )
     ev.write(automation, details, ctx, last_fired, cause=event)
-    executions.set_edge_step(ev.db, automation.id, run.id, event.id)
+    ev.memory.set_edge_step(automation.id, run.id, event.id)
     return True
 
 
@@ -99,11 +99,11 @@ def check_stalls(ev: Evaluator, automations: Sequence[e.Automation], now: dateti
 def _check(ev: Evaluator, automation: e.Automation, parsed: run_events.ParsedEvent, run: e.Run,
            since: datetime, now: datetime) -> None:
     stalled = (now - since).total_seconds() >= parsed.condition.seconds
-    was_true, last_fired = executions.run_state(ev.db, automation.id, run.id)
+    was_true, last_fired = ev.memory.run_state(automation.id, run.id, run.project_id)
     if stalled == was_true:
         return
     if not stalled:
-        executions.remember_condition(ev.db, automation.id, run.id, False)
+        ev.memory.remember_condition(automation.id, run.id, False)
         return
     ctx = ev.context(run.id)
     if ctx is None:
