@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.context import AppContext
+from desktop.engine import artifact_events as rules
+from desktop.guard import alive
 from desktop.page_helpers import Reloader, change_then_reload, confirm, error_label, show_message, user_message
 from desktop.registries.automations_tab import RegistryAutomationsTab, RegistryHistoryTab
 from desktop.registries.detail import VIEWER_REGISTRY_TOOLTIP, VersionDetail
@@ -86,6 +88,7 @@ class RegistriesPage(QWidget):
         self.empty.setObjectName("versions-empty")
         self.empty.setWordWrap(True)
         self.detail = VersionDetail()
+        self.detail.aliases.input.textChanged.connect(self._refresh_would_fire)
         self.automations_tab = RegistryAutomationsTab(ctx, self._tasks, self)
         self.history_tab = RegistryHistoryTab(ctx, self._tasks, self)
         self.new_automation = QPushButton("New automation…")
@@ -235,6 +238,19 @@ class RegistriesPage(QWidget):
     def _show_selected(self) -> None:
         link = self.selected_link()
         self.detail.set_link(link, self.model.run_name(link.source.run_id) if link else "")
+        self._refresh_would_fire()
+
+    def _refresh_would_fire(self) -> None:
+        link = self.detail.link
+        if link is None:
+            self.detail.would_fire.setText("")
+            return
+        db, alias = self._ctx.db, self.detail.aliases.input.text().strip()
+        base = {"scope": "registry", "registry_id": link.registry_id, "collection_id": link.collection_id}
+        operations = (rules.ADD_ARTIFACT_ALIAS, rules.UNLINK_ARTIFACT)
+        self._tasks.run(lambda: rules.would_fire(db, base, operations, alias=alias),
+                        alive(self, self.detail.show_would_fire),
+                        alive(self, lambda exc: self.detail.would_fire.setText(f"Could not check: {exc}")))
 
     # -- queries used by tests and actions ----------------------------------------------------
 

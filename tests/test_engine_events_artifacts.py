@@ -207,3 +207,17 @@ def test_variables_and_rendered_payload_of_an_alias_firing(s):
         variables)
     assert json.loads(body) == {"a": "production", "i": 0, "acc": 0.97, "n": '{"a": 1}', "t": "", "who": "bob",
                                 "e": "ADD_ARTIFACT_ALIAS"}
+
+
+def test_would_fire_for_a_linked_version_lists_only_this_registry_s_automations(s):
+    s.automation("deploy", "ADD_ARTIFACT_ALIAS", scope_type="registry",
+                 event_filter=ae_engine.scoped_filter(registry_id=s.model.id, alias_regex="^production$"))
+    s.automation("teardown", "UNLINK_ARTIFACT", scope_type="registry",
+                 event_filter=ae_engine.scoped_filter(registry_id=s.model.id))
+    s.automation("project alias", "ADD_ARTIFACT_ALIAS", event_filter=ae_engine.scoped_filter())
+    link = s.link(s.version())
+    base = {"scope": "registry", "registry_id": link.registry_id, "collection_id": link.collection_id}
+    ops = ("ADD_ARTIFACT_ALIAS", "UNLINK_ARTIFACT")
+    lines = ae_engine.would_fire(s.db, base, ops, alias="production")
+    assert [name for _, name in lines] == ["deploy (alias ~ ^production$)", "teardown"]
+    assert [name for _, name in ae_engine.would_fire(s.db, base, ops, alias="staging")] == ["teardown"]

@@ -43,19 +43,9 @@ class _Snapshot:
 
 
 def would_fire(db, version: ae.ArtifactVersion, alias: str = "", tag: str = "") -> list[tuple[str, str]]:
-    """(operation, automation) lines for the pane; alias/tag narrow the regexes when given."""
+    """What each operation on a project version would fire."""
     base = {"scope": "project", "project_id": version.project_id, "collection_id": version.artifact_id}
-    out = []
-    for kind in OPERATIONS:
-        payload = dict(base)
-        if kind == rules.ADD_ARTIFACT_ALIAS and alias:
-            payload["alias"] = alias
-        if kind in (rules.ADD_ARTIFACT_TAG, rules.REMOVE_ARTIFACT_TAG) and tag:
-            payload["tag"] = tag
-        for automation in rules.automations_matching(db, kind, payload):
-            how = rules.describe_filter(automation)
-            out.append((rules.LABELS[kind], automation.name + (f" ({how})" if how else "")))
-    return out
+    return rules.would_fire(db, base, OPERATIONS, alias=alias, tag=tag)
 
 
 class LinkDialog(QDialog):

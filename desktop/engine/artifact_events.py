@@ -227,6 +227,25 @@ def automations_matching(db: Database, event_type: str, payload: Mapping[str, An
     return out
 
 
+def would_fire(
+    db: Database, base: Mapping[str, Any], operations: Sequence[str], *, alias: str = "", tag: str = "",
+) -> list[tuple[str, str]]:
+    """(operation label, "automation (filter)") for each enabled automation that an operation on
+    the version described by `base` (scope keys of the store's payload) would fire; a typed
+    alias/tag narrows the regexes. Shown when a user opens a version."""
+    out = []
+    for kind in operations:
+        payload = dict(base)
+        if kind == ADD_ARTIFACT_ALIAS and alias:
+            payload["alias"] = alias
+        if kind in (ADD_ARTIFACT_TAG, REMOVE_ARTIFACT_TAG) and tag:
+            payload["tag"] = tag
+        for automation in automations_matching(db, kind, payload):
+            how = describe_filter(automation)
+            out.append((LABELS[kind], automation.name + (f" ({how})" if how else "")))
+    return out
+
+
 def describe_filter(automation: e.Automation) -> str:
     """`alias ~ ^production$`, or "" for none (for the Would-fire pane and the list)."""
     try:

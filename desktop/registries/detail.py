@@ -81,6 +81,9 @@ class VersionDetail(QWidget):
         self.tags = Labels("tag")
         self.unlink_button = QPushButton("Unlink from collection…")
         self.unlink_button.setObjectName("unlink-version")
+        self.would_fire = QLabel()
+        self.would_fire.setObjectName("registry-would-fire")
+        self.would_fire.setWordWrap(True)
         form = QFormLayout()
         form.addRow(self.summary)
         layout = QVBoxLayout(self)
@@ -88,6 +91,8 @@ class VersionDetail(QWidget):
         layout.addWidget(self.aliases)
         layout.addWidget(self.tags)
         layout.addWidget(self.unlink_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(QLabel("<b>Would fire</b>"))
+        layout.addWidget(self.would_fire)
         layout.addStretch(1)
         self.aliases.add.clicked.connect(lambda: self._emit_input(self.aliases, self.add_alias))
         self.tags.add.clicked.connect(lambda: self._emit_input(self.tags, self.add_tag))
@@ -125,6 +130,11 @@ class VersionDetail(QWidget):
             self.aliases.set_items(link.aliases, fixed=(ae.LATEST,))
             self.tags.set_items(link.tags)
         self._update_enabled()
+
+    def show_would_fire(self, lines: list[tuple[str, str]]) -> None:
+        """The registry automations each operation on this version would fire."""
+        self.would_fire.setText("<br>".join(f"When {escape(op)}: <b>{escape(name)}</b>" for op, name in lines)
+                                or "<i>No enabled automation of this registry would fire.</i>")
 
     def set_writable(self, writable: bool) -> None:
         self._writable = writable
