@@ -124,8 +124,13 @@ class MainWindow(QMainWindow):
             go_menu.addAction(action)
 
     def _show_identity(self) -> None:
+        # a permanent widget: status messages (menu hints) would wipe a showMessage() text for good
         ctx = self.ctx
-        self.statusBar().showMessage(
+        if getattr(self, "identity_label", None) is None:
+            self.identity_label = QLabel(self)
+            self.identity_label.setObjectName("identity-status")
+            self.statusBar().insertWidget(0, self.identity_label, 1)
+        self.identity_label.setText(
             f"{ctx.user.display_name} ({ctx.user.role}) · team {ctx.team.name} · {ctx.db.display_url}")
 
     def set_user(self, user: Any) -> None:

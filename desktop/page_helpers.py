@@ -135,8 +135,16 @@ def error_label(object_name: str) -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setStyleSheet("color: #c62828;")
+    keep_room(label)
     label.hide()
     return label
+
+
+def keep_room(label: QLabel) -> None:
+    """A message appearing or going must not move the fields under the user's pointer."""
+    policy = label.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    label.setSizePolicy(policy)
 
 
 def show_message(label: QLabel, text: str) -> None:

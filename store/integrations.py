@@ -34,7 +34,7 @@ def validate_url(url: str, *, what: str = "URL") -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"the {what} must start with https:// and name a host")
+        raise ValidationError(f"the {what} must start with https:// (or http:// to this machine) and name a host")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValidationError(f"the {what} must use https:// (plain http only to localhost)")
     return url

@@ -58,10 +58,16 @@ def role_in(s: so.Session, registry: m.Registry, username: str) -> str:
 def require_role(s: so.Session, registry: m.Registry, username: str, needed: str, what: str) -> None:
     role = role_in(s, registry, username)
     if _RANK[role] < _RANK[needed]:
-        raise PermissionDenied(
-            f"{username or 'this user'} is a {role} of registry {registry.name!r} and cannot {what}; "
-            f"a registry {needed} can"
-        )
+        user = s.scalar(sa.select(m.User.id).where(m.User.team_id == registry.team_id, m.User.username == username))
+        who = (f"{username or 'this user'} is not a member of the team" if user is None
+               else f"{username or 'this user'} is a {role} of registry {registry.name!r}")
+        raise PermissionDenied(f"{who} and cannot {what}; a registry {needed} can")
+
+
+def require_access(db: Database, registry_id: int, username: str, needed: str, what: str) -> None:
+    """Raise PermissionDenied unless the user holds at least `needed` in the registry."""
+    with db.session() as s:
+        require_role(s, registry_row(s, registry_id), username, needed, what)
 
 
 def registry_row(s: so.Session, registry_id: int) -> m.Registry:
@@ -159,6 +165,17 @@ def find_registry(db: Database, team_id: int, name: str) -> ae.Registry:
         return _entity(row)
 
 
+def _require_free_name(s: so.Session, team_id: int, name: str, except_id: int | None = None) -> None:
+    """Registry names are unique ignoring case: `model` beside `Model` would only confuse."""
+    q = sa.select(m.Registry.name).where(m.Registry.team_id == team_id,
+                                         sa.func.lower(m.Registry.name) == name.lower())
+    if except_id is not None:
+        q = q.where(m.Registry.id != except_id)
+    taken = s.scalar(q)
+    if taken is not None:
+        raise ValidationError(f"a registry named {taken!r} already exists")
+
+
 def create_registry(db: Database, team_id: int, name: str, *, username: str, description: str = "") -> ae.Registry:
     """A custom registry; its creator becomes its admin. Team viewers cannot create one."""
     name = ev.check_name("registry", name)
@@ -166,8 +183,7 @@ def create_registry(db: Database, team_id: int, name: str, *, username: str, des
         user = s.scalar(sa.select(m.User).where(m.User.team_id == team_id, m.User.username == username))
         if user is None or user.role == "viewer":
             raise PermissionDenied("team viewers cannot create registries")
-        if s.scalar(sa.select(m.Registry.id).where(m.Registry.team_id == team_id, m.Registry.name == name)):
-            raise ValidationError(f"a registry named {name!r} already exists")
+        _require_free_name(s, team_id, name)
         row = m.Registry(team_id=team_id, name=name, description=description)
         s.add(row)
         s.flush()
@@ -186,8 +202,7 @@ def rename_registry(db: Database, registry_id: int, name: str, *, username: str)
             raise ValidationError(f"the default registry {row.name!r} cannot be renamed")
         if row.name == name:
             return _entity(row)
-        if s.scalar(sa.select(m.Registry.id).where(m.Registry.team_id == row.team_id, m.Registry.name == name)):
-            raise ValidationError(f"a registry named {name!r} already exists")
+        _require_free_name(s, row.team_id, name, except_id=row.id)
         old = row.name
         row.name = name
         s.flush()

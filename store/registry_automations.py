@@ -11,7 +11,6 @@ from store import automations, executions
 from store import entities as e
 from store import registries
 from store.db import Database
-from store.registries import PermissionDenied
 
 REGISTRY_SCOPES = ("registry", "collection")
 
@@ -31,11 +30,7 @@ def list_registry_automations(db: Database, team_id: int, registry_id: int) -> l
 
 
 def _require_writer(db: Database, registry_id: int, username: str, what: str) -> None:
-    if not registries.can_write(db, registry_id, username):
-        role = registries.registry_role(db, registry_id, username)
-        name = registries.get_registry(db, registry_id).name
-        raise PermissionDenied(f"{username or 'this user'} is a {role} of registry {name!r} and cannot {what}; "
-                               "a registry member can")
+    registries.require_access(db, registry_id, username, "member", what)
 
 
 def require_access(db: Database, event_filter: dict[str, Any] | None, username: str) -> None:

@@ -63,12 +63,19 @@ def list_users(db: Database, team_id: int) -> list[e.User]:
 
 
 def set_role(db: Database, user_id: int, role: str) -> e.User:
+    """Change a member's role; the team's last admin cannot be demoted."""
     if role not in e.ROLES:
         raise ValidationError(f"role must be one of {', '.join(e.ROLES)}")
     with db.session() as s:
         row = s.get(m.User, user_id)
         if row is None:
             raise NotFound(f"no user {user_id}")
+        if row.role == "admin" and role != "admin":
+            admins = s.scalar(sa.select(sa.func.count()).where(
+                m.User.team_id == row.team_id, m.User.role == "admin"))
+            if admins <= 1:  # a team without an admin could never change a role again
+                raise ValidationError(
+                    f"{row.username} is the team's last admin; make another member an admin first")
         row.role = role
         return convert.user(row)
 

@@ -56,6 +56,10 @@ def test_tabs_and_opening_a_project(qtbot, ui_ctx, tasks, watcher, engine, qsett
     assert [tabs.widget(i).objectName() for i in range(tabs.count())] == [
         "tab-projects", "tab-registries", "tab-team-settings"]
     assert window.engine_label.text() == "Engine running"
+    # menu hints come and go in the status bar; who and where stays
+    window.statusBar().showMessage("Open the settings")
+    window.statusBar().clearMessage()
+    assert window.identity_label.isVisible() and f"team {ui_ctx.team.name}" in window.identity_label.text()
 
     qtbot.waitUntil(lambda: window.projects.list.count() == 1, timeout=10_000)
     assert window.projects.list.item(0).text() == "digits"

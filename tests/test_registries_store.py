@@ -191,3 +191,18 @@ def test_migration_0002_applies_on_a_fresh_and_on_an_existing_0001_database(tmp_
     assert [p.name for p in teams.list_projects(upgraded)] == ["digits"]
     assert [r.name for r in registries.list_registries(upgraded, team.id)] == ["Model", "Dataset"]
     upgraded.dispose()
+
+
+def test_registry_names_are_unique_ignoring_case_and_strangers_are_told_so(db):
+    from store.registries import PermissionDenied
+
+    team, _admin = teams.ensure_default_team(db, "alice")
+    model = registries.find_registry(db, team.id, "Model")
+    with pytest.raises(ValidationError, match="'Model' already exists"):
+        registries.create_registry(db, team.id, "model", username="alice")
+    custom = registries.create_registry(db, team.id, "Evals", username="alice")
+    with pytest.raises(ValidationError, match="'Model' already exists"):
+        registries.rename_registry(db, custom.id, "MODEL", username="alice")
+    assert registries.rename_registry(db, custom.id, "evals", username="alice").name == "evals"
+    with pytest.raises(PermissionDenied, match="mallory is not a member of the team"):
+        registries.require_access(db, model.id, "mallory", "member", "add aliases")

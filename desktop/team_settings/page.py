@@ -1,6 +1,6 @@
 """Team Settings: members, webhooks, Slack integrations and secrets (values only in the OS keyring).
 
-Object names: "team-settings-page", "keyring-banner", "members-table", "slack-table",
+Object names: "team-settings-page", "keyring-banner", the members section (see members_section.py), "slack-table",
 "slack-add", "slack-test", "slack-delete", the webhooks section (see webhooks_section.py), "secrets-table", "secret-add", "secret-replace", "secret-delete";
 dialogs "slack-dialog" / "secret-dialog" (see their modules); confirmation boxes
 "confirm-delete-slack" / "confirm-delete-secret" (buttons "confirm-yes" / "confirm-no").
@@ -21,6 +21,7 @@ from desktop.page_helpers import (
 )
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
+from desktop.team_settings.members_section import MembersSection
 from desktop.team_settings.secret_dialog import SecretDialog
 from desktop.team_settings.section import Section
 from desktop.team_settings.slack_dialog import SlackDialog
@@ -78,9 +79,8 @@ class TeamSettingsPage(QWidget):
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.hide()
 
-        self.members = Section("Members", "members-table", ("User", "Display name", "Role"),
-                               hint="Roles: admins and members manage automations and integrations; "
-                                    "viewers only look.")
+        self.members = MembersSection(self._ctx, self._tasks)
+        self.members.changed.connect(self.refresh)
         self.slack = Section("Slack integrations", "slack-table", ("Workspace", "Channel", "Added"),
                              hint="Each integration posts to one channel through an incoming webhook.",
                              empty_text="No Slack channel connected yet.")
@@ -132,7 +132,7 @@ class TeamSettingsPage(QWidget):
 
     def _apply(self, snap: _Snapshot) -> None:
         self._slack = snap.slack
-        self.members.set_rows([(u.id, (u.username, u.display_name, u.role)) for u in snap.users])
+        self.members.set_users(snap.users)
         self.slack.set_rows([
             (i.id, (i.config.get("workspace", ""), i.config.get("channel", ""), local_time(i.created_at)))
             for i in snap.slack

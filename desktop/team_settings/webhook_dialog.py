@@ -54,7 +54,7 @@ class WebhookDialog(SaveDialog):
         self.name = QLineEdit(webhook.name if webhook else "")
         self.name.setObjectName("webhook-name")
         self.name.setPlaceholderText("e.g. ci-dispatch")
-        self.name.setMaxLength(MAX_NAME + 16)  # let an over-long paste show its message
+        self.name.setMaxLength(MAX_NAME)
         self.url = QLineEdit(config.get("url", ""))
         self.url.setObjectName("webhook-url")
         self.url.setPlaceholderText("https://api.example.com/hooks/runbell")

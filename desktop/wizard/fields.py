@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget, QWizardPage
 
 from desktop.alert_spec import parse_threshold
+from desktop.page_helpers import keep_room
 
 ERROR_STYLE = "color: #c62828;"
 WARN_STYLE = "color: #9a6700;"
@@ -18,6 +19,7 @@ def message_label(object_name: str, style: str = ERROR_STYLE, parent: QWidget | 
     label.setObjectName(object_name)
     label.setStyleSheet(style)
     label.setWordWrap(True)
+    keep_room(label)
     label.hide()
     return label
 
