@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMessageLogContext, QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
+from PySide6.QtCore import QMessageLogContext, QObject, QThread, QTimer, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop import resources
@@ -67,7 +67,9 @@ def crash_text(exc_type: type[BaseException], exc: BaseException) -> str:
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
     log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
-    if QApplication.instance() is not None:
+    app = QApplication.instance()
+    # A dialog only from the UI thread: widgets touched from a worker thread crash the process.
+    if app is not None and QThread.currentThread() is app.thread():
         QMessageBox.critical(None, "Runbell: unexpected error", crash_text(exc_type, exc))
 
 

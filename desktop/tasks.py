@@ -29,9 +29,16 @@ class _Task(QRunnable):
             result = self._fn()
         except Exception as exc:  # every worker error reaches the UI
             log.debug("background task failed", exc_info=True)
-            self.signals.failed.emit(exc)
+            self._report(self.signals.failed, exc)
         else:
-            self.signals.done.emit(result)
+            self._report(self.signals.done, result)
+
+    @staticmethod
+    def _report(signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the owner (and its signals) went away while we worked: drop it
+            log.debug("background task finished after its owner was deleted")
 
 
 class TaskRunner(QObject):
