@@ -188,7 +188,8 @@ def test_store_errors_show_in_the_dialog_and_nothing_is_half_saved(qtbot, ui_ctx
 def test_advanced_is_enabled_and_viewers_cannot_save(qtbot, ui_ctx, project, tasks):
     dialog = open_dialog(qtbot, ui_ctx, project, tasks)
     assert dialog.advanced_button.isEnabled()  # opens the wizard: tests/test_wizard_wiring.py
-    viewer = AppContext(ui_ctx.db, ui_ctx.team, teams.set_role(ui_ctx.db, ui_ctx.user.id, "viewer"))
+    _, other = teams.ensure_default_team(ui_ctx.db, "victor")  # the last admin cannot be demoted
+    viewer = AppContext(ui_ctx.db, ui_ctx.team, teams.set_role(ui_ctx.db, other.id, "viewer"))
     dialog = open_dialog(qtbot, viewer, project, tasks)
     type_threshold(qtbot, dialog, "0.9")
     assert not dialog.save_button.isEnabled()

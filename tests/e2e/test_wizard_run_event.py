@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
-    QComboBox, QLineEdit, QPlainTextEdit, QPushButton, QTableView, QTabWidget, QTextBrowser, QToolButton,
+    QComboBox, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableView, QTabWidget, QTextBrowser, QToolButton,
     QWidget, QWizard,
 )
 
@@ -71,17 +71,21 @@ def _walk_wizard(qtbot, wizard: QWizard, hook_id: int, shots) -> None:
     _choose(_child(wizard, QComboBox, "wizard-cmp"), "$lt")
     _type(_child(wizard, QLineEdit, "wizard-threshold"), "1.0")
     qtbot.waitUntil(next_button.isEnabled, timeout=5_000)
+    summary = _child(wizard, QLabel, "wizard-preview-summary")
+    qtbot.waitUntil(lambda: summary.text() and "Computing" not in summary.text(), timeout=15_000)
     shots("e2e-wizard-1-event.png")
     qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
     # Action: the webhook, with the GitHub repository_dispatch template from the gallery
     _choose(_child(wizard, QComboBox, "wizard-action-type"), "GENERIC_WEBHOOK")
     _choose(_child(wizard, QComboBox, "wizard-webhook-integration"), hook_id)
-    template = _child(wizard, QComboBox, "wizard-template")
-    template.setFocus()
-    while template.currentData() != "GitHub repository_dispatch":  # arrows keys "activate" like a user pick
-        QTest.keyClick(template, Qt.Key.Key_Down)
     payload = _child(wizard, QPlainTextEdit, "wizard-payload")
+    payload.clear()  # start from nothing so the template visibly comes from the gallery
+    template = _child(wizard, QComboBox, "wizard-template")
+    assert template.itemData(1) == "GitHub repository_dispatch"
+    template.setFocus()
+    QTest.keyClick(template, Qt.Key.Key_Down)  # the arrow key "activates" item 1 like a user pick
     qtbot.waitUntil(lambda: '"client_payload"' in payload.toPlainText(), timeout=5_000)
+    assert template.currentIndex() == 0  # the gallery resets to its prompt after inserting
     qtbot.waitUntil(next_button.isEnabled, timeout=5_000)
     shots("e2e-wizard-2-action.png")
     qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
@@ -160,7 +164,12 @@ def test_wizard_run_metric_webhook_is_tested_and_fires(qtbot, app_window, tmp_pa
         _child(page, QTabWidget, "automations-tabs").setCurrentIndex(1)
         history = _child(page, QTableView, "history-table")
         model = history.model()
-        qtbot.waitUntil(lambda: model.rowCount() >= 2, timeout=20_000)
+
+        def listed_finished() -> bool:
+            rows = [(model.index(r, 1).data(), model.index(r, 4).data()) for r in range(model.rowCount())]
+            return {(f"{NAME} (test)", "Finished"), (NAME, "Finished")} <= set(rows)
+
+        qtbot.waitUntil(listed_finished, timeout=20_000)
         labels = [model.index(r, 1).data() for r in range(model.rowCount())]
         assert f"{NAME} (test)" in labels and NAME in labels
         detail = _child(page, QTextBrowser, "history-detail")
@@ -168,13 +177,16 @@ def test_wizard_run_metric_webhook_is_tested_and_fires(qtbot, app_window, tmp_pa
         qtbot.waitUntil(lambda: "TEST" in detail.toPlainText(), timeout=5_000)
         window.grab().save(str(artifacts_dir / "e2e-wizard-4-history-test.png"))
 
-        history.selectRow(labels.index(NAME))
+        # a later crossing inside the cooldown is listed as skipped: pick the delivered firing
+        rows = [(model.index(r, 1).data(), model.index(r, 4).data()) for r in range(model.rowCount())]
+        history.selectRow(rows.index((NAME, "Finished")))
         qtbot.waitUntil(lambda: "Attempts" in detail.toPlainText() and "TEST" not in detail.toPlainText(),
                         timeout=5_000)
         text = detail.toPlainText()
         assert "200" in text.split("Attempts", 1)[1]
         rendered = json.dumps(NAME)
         assert "client_payload" in text and rendered.strip('"') in text and "${" not in text
+        detail.verticalScrollBar().setValue(detail.verticalScrollBar().maximum())  # the payload and attempts
         window.grab().save(str(artifacts_dir / "e2e-wizard-5-history-real.png"))
     finally:
         if training is not None:
