@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from desktop.workspace.bounds import array_bounds, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.decimate import clip_to_range, ema, envelope_line, peak_decimate
 
@@ -53,6 +54,8 @@ class PanelCurve:
         self.t0: float | None = None  # start of the run (relative time axis)
         self.dirty = True
         self.highlighted = False
+        # [[xmin, xmax] | None, [ymin, ymax] | None] of what the line items hold (panel auto-range)
+        self.bounds: list[list[float] | None] = [None, None]
         self._vb = plot.getViewBox()
         self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
         self.raw = pg.PlotCurveItem(antialias=True, skipFiniteCheck=True)
@@ -119,9 +122,16 @@ class PanelCurve:
         dx, dy = _log_y(*peak_decimate(x, y, buckets)) if log_y else peak_decimate(x, y, buckets)
         self.raw.setData(dx, dy, skipFiniteCheck=True)
         self._set_dot(dx, dy)
+        self.bounds = [_bounds(dx), _bounds(dy)]
         if self.smooth is not None and s is not None:
             sx, sy = peak_decimate(x, s, buckets)
-            self.smooth.setData(*(_log_y(sx, sy) if log_y else (sx, sy)), skipFiniteCheck=True)
+            if log_y:
+                sx, sy = _log_y(sx, sy)
+            self.smooth.setData(sx, sy, skipFiniteCheck=True)
+            for axis, values in enumerate((sx, sy)):
+                found = array_bounds(values)
+                if found is not None:
+                    self.bounds[axis] = widen(self.bounds[axis], *found)
 
     def _set_dot(self, x: np.ndarray, y: np.ndarray) -> None:
         if len(x) == 1:
@@ -182,6 +192,11 @@ class PanelCurve:
         for item in (self.raw, self.smooth, self.dot):
             if item is not None:
                 self._vb.removeItem(item)
+
+
+def _bounds(values: np.ndarray) -> list[float] | None:
+    found = array_bounds(values)
+    return None if found is None else [found[0], found[1]]
 
 
 def _log_y(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

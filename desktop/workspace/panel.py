@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import resources
+from desktop.workspace.bounds import DataBoundsViewBox, Range, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
 from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
@@ -121,7 +122,10 @@ class MetricPanel(QFrame):
         header.addWidget(self.bell)
         header.addWidget(self.menu_button)
 
-        self.plot = pg.PlotWidget(self, axisItems={"bottom": StepAxis("bottom"), "left": MajorOnlyAxis("left")})
+        view_box = DataBoundsViewBox()
+        view_box.bounds_provider = self.data_bounds
+        self.plot = pg.PlotWidget(self, viewBox=view_box,
+                                  axisItems={"bottom": StepAxis("bottom"), "left": MajorOnlyAxis("left")})
         self.plot.setObjectName(f"plot-{spec.title}")
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
@@ -173,7 +177,8 @@ class MetricPanel(QFrame):
             curve = PanelCurve(self.plot.getPlotItem(), run_id, metric, label, color, source)
             curve.t0 = t0
             curve.set_antialias(not many)
-            curve.set_smoothing(self.spec.smoothing)
+            if self.spec.smoothing > 0:  # new curves start with unsmoothed pens; mkPen is not free
+                curve.set_smoothing(self.spec.smoothing)
             if run_id in self._hidden_runs:
                 curve.set_visible(False)
             self.curves[(run_id, metric)] = curve
@@ -215,6 +220,22 @@ class MetricPanel(QFrame):
             vb.updateAutoRange()
             vb.updateMatrix()
         return drawn
+
+    def data_bounds(self) -> Range:
+        """[[xmin, xmax] | None, [ymin, ymax] | None] of the visible lines and threshold lines."""
+        x_range, y_range = None, None
+        for curve in self.curves.values():
+            if curve.is_visible():
+                bx, by = curve.bounds
+                if bx is not None:
+                    x_range = widen(x_range, *bx)
+                if by is not None:
+                    y_range = widen(y_range, *by)
+        for line in self._lines:
+            if line.isVisible():
+                y = float(line.value())
+                y_range = widen(y_range, y, y)
+        return [x_range, y_range]
 
     def mark_all_dirty(self) -> None:
         for curve in self.curves.values():
