@@ -82,7 +82,7 @@ class TeamSettingsPage(QWidget):
         self.members = MembersSection(self._ctx, self._tasks)
         self.members.changed.connect(self.refresh)
         self.slack = Section("Slack integrations", "slack-table", ("Workspace", "Channel", "Added"),
-                             hint="Each integration posts to one channel through an incoming webhook.",
+                             hint="Each integration posts to one channel, through an incoming webhook or as a bot.",
                              empty_text="No Slack channel connected yet.")
         self.slack_add = self.slack.add_button("Add Slack integration…", "slack-add")
         self.slack_test = self.slack.add_button("Test…", "slack-test")
