@@ -5,7 +5,6 @@ the store and the user's column choice (saved per project).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ from desktop.runs_model import (  # noqa: F401 - re-exported for callers and tes
 )
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
+from desktop.workspace.layout import project_settings_key
 from desktop.workspace.visibility import RunVisibility
 from store import entities as e
 from store import events, runs
@@ -31,8 +31,7 @@ REFRESH_EVENTS = (events.RUN_CREATED, events.RUN_STATE, events.METRICS)
 
 
 def columns_key(db_url: str, project_id: int) -> str:
-    digest = hashlib.sha1(db_url.encode()).hexdigest()[:12]
-    return f"runs-columns/{digest}/project-{project_id}"
+    return project_settings_key("runs-columns", db_url, project_id)
 
 
 class RunsPage(QWidget):

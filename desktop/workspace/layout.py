@@ -53,9 +53,14 @@ class Layout:
         return bool(new)
 
 
-def settings_key(db_url: str, project_id: int) -> str:
+def project_settings_key(kind: str, db_url: str, project_id: int) -> str:
+    """A QSettings key per database and project; the URL is hashed (it may hold a password)."""
     digest = hashlib.sha1(db_url.encode()).hexdigest()[:12]
-    return f"workspace/{digest}/project-{project_id}"
+    return f"{kind}/{digest}/project-{project_id}"
+
+
+def settings_key(db_url: str, project_id: int) -> str:
+    return project_settings_key("workspace", db_url, project_id)
 
 
 def load_layout(key: str) -> Layout:
