@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as so
 
+from store import alias_moves
 from store import artifact_entities as ae
 from store import artifact_events as ev
 from store import models as m
@@ -94,32 +95,10 @@ def _log_version(db: Database, project_id: int, name: str, type_: str, files: Se
             s.add(row)
             s.flush()
             ev.record_project(s, ev.ARTIFACT_VERSION_CREATED, ev.version_entity(s, row), username, caused_by)
-            _put_alias(s, artifact.id, row, ae.LATEST, username, caused_by)
+            alias_moves.put_alias(s, alias_moves.PROJECT, artifact.id, row, ae.LATEST, username, caused_by)
         for alias in aliases:
-            _put_alias(s, artifact.id, row, alias, username, caused_by)
+            alias_moves.put_alias(s, alias_moves.PROJECT, artifact.id, row, alias, username, caused_by)
         return ev.version_entity(s, row)
-
-
-def _put_alias(s: so.Session, artifact_id: int, row: m.ArtifactVersion, alias: str, author: str,
-               caused_by: str | None) -> None:
-    """Point `alias` at `row`, taking it off the version that held it (two events then)."""
-    held = s.scalar(sa.select(m.ArtifactAlias).where(m.ArtifactAlias.artifact_id == artifact_id,
-                                                     m.ArtifactAlias.alias == alias))
-    automatic = alias == ae.LATEST
-    moved: dict[str, Any] = {}
-    if held is not None:
-        if held.version_id == row.id:
-            return
-        previous = s.get(m.ArtifactVersion, held.version_id)
-        moved = {"moved_from_index": previous.index}
-        s.delete(held)
-        s.flush()
-        ev.record_project(s, ev.ARTIFACT_ALIAS_REMOVED, ev.version_entity(s, previous), author, caused_by,
-                          alias=alias, automatic=automatic, moved_to_index=row.index)
-    s.add(m.ArtifactAlias(artifact_id=artifact_id, version_id=row.id, alias=alias))
-    s.flush()
-    ev.record_project(s, ev.ARTIFACT_ALIAS_ADDED, ev.version_entity(s, row), author, caused_by,
-                      alias=alias, automatic=automatic, **moved)
 
 
 def _version_row(s: so.Session, version_id: int) -> m.ArtifactVersion:
@@ -137,7 +116,7 @@ def add_alias(db: Database, version_id: int, alias: str, *, username: str = "",
         raise ValidationError("'latest' is maintained automatically: it names the newest version")
     with db.session() as s:
         row = _version_row(s, version_id)
-        _put_alias(s, row.artifact_id, row, alias, username, caused_by)
+        alias_moves.put_alias(s, alias_moves.PROJECT, row.artifact_id, row, alias, username, caused_by)
         return ev.version_entity(s, row)
 
 

@@ -7,11 +7,11 @@ and write registry-scoped events (`store.artifact_events`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from store import alias_moves
 from store import artifact_entities as ae
 from store import artifact_events as ev
 from store import models as m
@@ -92,9 +92,9 @@ def link_version(db: Database, version_id: int, registry_id: int, collection: st
             s.add(link)
             s.flush()
             ev.record_registry(s, ev.ARTIFACT_LINKED, ev.link_entity(s, link), username, caused_by)
-            _put_alias(s, coll.id, link, ae.LATEST, username, caused_by)
+            alias_moves.put_alias(s, alias_moves.REGISTRY, coll.id, link, ae.LATEST, username, caused_by)
         for alias in wanted:
-            _put_alias(s, coll.id, link, alias, username, caused_by)
+            alias_moves.put_alias(s, alias_moves.REGISTRY, coll.id, link, alias, username, caused_by)
         return ev.link_entity(s, link)
 
 
@@ -112,28 +112,7 @@ def unlink(db: Database, link_id: int, *, username: str, caused_by: str | None =
             newest = s.scalar(sa.select(m.RegistryLink).where(m.RegistryLink.collection_id == collection.id)
                               .order_by(m.RegistryLink.index.desc()).limit(1))
             if newest is not None:
-                _put_alias(s, collection.id, newest, ae.LATEST, username, caused_by)
-
-
-def _put_alias(s: so.Session, collection_id: int, link: m.RegistryLink, alias: str, author: str,
-               caused_by: str | None) -> None:
-    held = s.scalar(sa.select(m.RegistryAlias).where(m.RegistryAlias.collection_id == collection_id,
-                                                     m.RegistryAlias.alias == alias))
-    automatic = alias == ae.LATEST
-    moved: dict[str, Any] = {}
-    if held is not None:
-        if held.link_id == link.id:
-            return
-        previous = s.get(m.RegistryLink, held.link_id)
-        moved = {"moved_from_index": previous.index}
-        s.delete(held)
-        s.flush()
-        ev.record_registry(s, ev.ARTIFACT_ALIAS_REMOVED, ev.link_entity(s, previous), author, caused_by,
-                           alias=alias, automatic=automatic, moved_to_index=link.index)
-    s.add(m.RegistryAlias(collection_id=collection_id, link_id=link.id, alias=alias))
-    s.flush()
-    ev.record_registry(s, ev.ARTIFACT_ALIAS_ADDED, ev.link_entity(s, link), author, caused_by,
-                       alias=alias, automatic=automatic, **moved)
+                alias_moves.put_alias(s, alias_moves.REGISTRY, collection.id, newest, ae.LATEST, username, caused_by)
 
 
 def add_alias(db: Database, link_id: int, alias: str, *, username: str,
@@ -145,7 +124,7 @@ def add_alias(db: Database, link_id: int, alias: str, *, username: str,
     with db.session() as s:
         link, collection, registry = _link_row(s, link_id)
         require_role(s, registry, username, "member", "change aliases")
-        _put_alias(s, collection.id, link, alias, username, caused_by)
+        alias_moves.put_alias(s, alias_moves.REGISTRY, collection.id, link, alias, username, caused_by)
         return ev.link_entity(s, link)
 
 
