@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtGui import QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -73,6 +74,15 @@ def open_workspace(ctx, project_id: int):
     view.resize(1400, 900)
     view.show()
     return view, tasks, watcher
+
+
+def screen_complete(view, n_runs: int) -> bool:
+    """Every panel on screen shows all `n_runs` runs' lines (panels scrolled out may still load)."""
+    shown = [p for p in view.panels if p.is_on_screen()]
+    return bool(shown) and all(
+        len(p.curves) == n_runs and not p.has_dirty()
+        and all(c.raw.xData is not None and len(c.raw.xData) for c in p.curves.values())
+        for p in shown)
 
 
 def settled(view) -> bool:
@@ -242,6 +252,44 @@ def bench_live(app: QApplication, folder: str, n_runs: int, n_metrics: int, rate
 
 # -- 3. start-up ----------------------------------------------------------------------------------
 
+class PaintWatch(QObject):
+    """Which panels drew new curves and have not been painted since (wraps `MetricPanel.render`
+    and watches each plot's viewport for its Paint event)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from desktop.workspace.panel import MetricPanel
+
+        self._waiting: set[QObject] = set()
+        self._original = MetricPanel.render
+        watch, original = self, self._original
+
+        def render(panel) -> int:  # noqa: ANN001 - MetricPanel
+            drawn = original(panel)
+            if drawn:
+                viewport = panel.plot.viewport()
+                if viewport not in watch._waiting:
+                    viewport.installEventFilter(watch)
+                    watch._waiting.add(viewport)
+            return drawn
+
+        MetricPanel.render = render
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: ANN001, N802
+        if event.type() == QEvent.Type.Paint and obj in self._waiting:
+            self._waiting.discard(obj)
+            obj.removeEventFilter(self)
+        return False
+
+    def all_painted(self) -> bool:
+        return not self._waiting
+
+    def stop(self) -> None:
+        from desktop.workspace.panel import MetricPanel
+
+        MetricPanel.render = self._original
+
+
 def bench_startup(app: QApplication, folder: str, n_runs: int, n_metrics: int, n_points: int) -> dict:
     db, ctx, project = make_world(folder, "startup")
     rng = np.random.default_rng(2)
@@ -255,10 +303,15 @@ def bench_startup(app: QApplication, folder: str, n_runs: int, n_metrics: int, n
 
     ctx = AppContext(db2, ctx.team, ctx.user)
     t0 = time.perf_counter()
+    paints = PaintWatch()
     view, tasks, watcher = open_workspace(ctx, project.id)
-    pump_until(app, lambda: settled(view))
-    view.grab()
+    pump_until(app, lambda: screen_complete(view, n_runs) and paints.all_painted())
     painted = time.perf_counter() - t0
+    paints.stop()
+    drawn = sum(c.raw.xData is not None and len(c.raw.xData) > 0
+                for p in view.panels if p.is_on_screen() for c in p.curves.values())
+    on_screen = sum(p.is_on_screen() for p in view.panels)
+    print(f"  start-up: {drawn} curves drawn in the {on_screen} panels on screen")
     watcher.stop()
     view.close()
     tasks.wait_idle(30_000)

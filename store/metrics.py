@@ -102,7 +102,9 @@ def _decode(rows: Iterable[tuple[bytes, bytes, bytes]]) -> tuple[np.ndarray, np.
     steps = np.concatenate([np.frombuffer(r[0], dtype=_STEP) for r in rows])
     values = np.concatenate([np.frombuffer(r[1], dtype=_FLOAT) for r in rows])
     walls = np.concatenate([np.frombuffer(r[2], dtype=_FLOAT) for r in rows])
-    return steps.astype(np.int64), values.astype(np.float64), walls.astype(np.float64)
+    # concatenate made fresh arrays already: no second copy unless the dtype really differs
+    return (steps.astype(np.int64, copy=False), values.astype(np.float64, copy=False),
+            walls.astype(np.float64, copy=False))
 
 
 def metric_series(

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from desktop.workspace.bounds import array_bounds, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.decimate import clip_to_range, ema, envelope_line, peak_decimate
+from desktop.workspace.lines import PanelLines, RunLine
 
 # Distinct, colour-blind-friendly enough on light and dark backgrounds; then golden-ratio hues.
 RUN_COLORS = (
@@ -37,15 +38,14 @@ def run_color(index: int) -> QColor:
 
 
 class PanelCurve:
-    """The raw line (faint while smoothing) and, when smoothing, the EMA line on top.
+    """One run's raw line (faint while smoothing) and, when smoothing, its EMA line on top.
 
-    Lines are plain `PlotCurveItem`s added straight to the view box: a `PlotDataItem` (with its
-    scatter child) and `PlotItem.addItem`'s per-item bookkeeping cost milliseconds per curve,
-    which a hundred runs × several panels turn into seconds at start-up. Log-y is applied here.
+    The lines are `RunLine`s painted by the panel's one `PanelLines` item (lines.py); only a
+    history of a single point gets a graphics item of its own (a dot). Log-y is applied here.
     """
 
-    def __init__(self, plot: pg.PlotItem, run_id: str, metric: str, label: str, color: QColor,
-                 source: SeriesBuffer | RangeSource) -> None:
+    def __init__(self, plot: pg.PlotItem, lines: PanelLines, run_id: str, metric: str, label: str,
+                 color: QColor, source: SeriesBuffer | RangeSource) -> None:
         self.run_id = run_id
         self.metric = metric
         self.label = label
@@ -54,15 +54,14 @@ class PanelCurve:
         self.t0: float | None = None  # start of the run (relative time axis)
         self.dirty = True
         self.highlighted = False
-        # [[xmin, xmax] | None, [ymin, ymax] | None] of what the line items hold (panel auto-range)
+        # [[xmin, xmax] | None, [ymin, ymax] | None] of what the lines hold (panel auto-range)
         self.bounds: list[list[float] | None] = [None, None]
         self._vb = plot.getViewBox()
+        self._lines = lines
         self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
-        self.raw = pg.PlotCurveItem(antialias=True, skipFiniteCheck=True)
-        self.raw.setObjectName(f"curve-{run_id}")
-        self.smooth: pg.PlotCurveItem | None = None
+        self.raw: RunLine = lines.add_line(f"curve-{run_id}")
+        self.smooth: RunLine | None = None
         self.dot: pg.ScatterPlotItem | None = None  # a history of one point has no line to draw
-        self._vb.addItem(self.raw)
         self._apply_pens(0.0)
 
     # -- drawing --------------------------------------------------------------------------------
@@ -87,27 +86,20 @@ class PanelCurve:
         if smoothing > 0:
             raw_color.setAlpha(FAINT_ALPHA)
         self.raw.setPen(pg.mkPen(raw_color, width=width if smoothing <= 0 else 1.0))
+        self.raw.on_top = self.highlighted
         if smoothing > 0:
             if self.smooth is None:
-                self.smooth = pg.PlotCurveItem(antialias=self.raw.opts["antialias"], skipFiniteCheck=True)
-                self.smooth.setObjectName(f"smooth-{self.run_id}")
+                self.smooth = self._lines.add_line(f"smooth-{self.run_id}", layer=1)
                 self.smooth.setVisible(self.raw.isVisible())
-                self._vb.addItem(self.smooth)
             self.smooth.setPen(pg.mkPen(self.color, width=width))
+            self.smooth.on_top = self.highlighted
         elif self.smooth is not None:
-            self._vb.removeItem(self.smooth)
+            self._lines.remove_line(self.smooth)
             self.smooth = None
 
     def set_smoothing(self, smoothing: float) -> None:
         self._apply_pens(smoothing)
         self.dirty = True
-
-    def set_antialias(self, on: bool) -> None:
-        if self.raw.opts["antialias"] != on:
-            self.raw.opts["antialias"] = on
-            if self.smooth is not None:
-                self.smooth.opts["antialias"] = on
-            self.dirty = True
 
     def render(self, x_mode: str, view: tuple[float, float] | None, width: int, smoothing: float,
                log_y: bool = False) -> None:
@@ -120,14 +112,14 @@ class PanelCurve:
             x, y = clip_to_range(x, y, *view)
         buckets = max(16, width)
         dx, dy = _log_y(*peak_decimate(x, y, buckets)) if log_y else peak_decimate(x, y, buckets)
-        self.raw.setData(dx, dy, skipFiniteCheck=True)
+        self.raw.setData(dx, dy)
         self._set_dot(dx, dy)
         self.bounds = [_bounds(dx), _bounds(dy)]
         if self.smooth is not None and s is not None:
             sx, sy = peak_decimate(x, s, buckets)
             if log_y:
                 sx, sy = _log_y(sx, sy)
-            self.smooth.setData(sx, sy, skipFiniteCheck=True)
+            self.smooth.setData(sx, sy)
             for axis, values in enumerate((sx, sy)):
                 found = array_bounds(values)
                 if found is not None:
@@ -189,9 +181,11 @@ class PanelCurve:
         return int(steps[i])
 
     def remove(self) -> None:
-        for item in (self.raw, self.smooth, self.dot):
-            if item is not None:
-                self._vb.removeItem(item)
+        for line in (self.raw, self.smooth):
+            if line is not None:
+                self._lines.remove_line(line)
+        if self.dot is not None:
+            self._vb.removeItem(self.dot)
 
 
 def _bounds(values: np.ndarray) -> list[float] | None:

@@ -19,10 +19,11 @@ def clip_to_range(x: np.ndarray, y: np.ndarray, x0: float, x1: float) -> Line:
 
 
 def peak_decimate(x: np.ndarray, y: np.ndarray, buckets: int) -> Line:
-    """At most 2 × `buckets` points keeping every bucket's min and max, in x order.
+    """At most 2 × `buckets` (+ 2) points keeping every bucket's min and max, in x order.
 
     Buckets are equal runs of consecutive points (x is sorted and roughly evenly spaced in
     steps); the first and last points are kept so the curve starts and ends where the data does.
+    The kept points are gathered by index in one pass: this runs for every curve on every frame.
     """
     n = len(x)
     buckets = max(1, int(buckets))
@@ -30,29 +31,25 @@ def peak_decimate(x: np.ndarray, y: np.ndarray, buckets: int) -> Line:
         return x, y
     size = -(-n // buckets)  # ceil
     full = (n // size) * size
-    xs = x[:full].reshape(-1, size)
-    ys = y[:full].reshape(-1, size)
-    lo = ys.argmin(axis=1)
-    hi = ys.argmax(axis=1)
-    rows = np.arange(len(ys))
-    first = np.minimum(lo, hi)  # keep each pair in x order so the line does not zigzag back
-    second = np.maximum(lo, hi)
-    out_x = np.empty(2 * len(ys), dtype=np.float64)
-    out_y = np.empty(2 * len(ys), dtype=np.float64)
-    out_x[0::2], out_x[1::2] = xs[rows, first], xs[rows, second]
-    out_y[0::2], out_y[1::2] = ys[rows, first], ys[rows, second]
-    if full < n:  # the short last bucket
-        tail_x, tail_y = x[full:], y[full:]
-        i, j = sorted((int(tail_y.argmin()), int(tail_y.argmax())))
-        out_x = np.concatenate([out_x, tail_x[[i, j]]])
-        out_y = np.concatenate([out_y, tail_y[[i, j]]])
-    if out_x[-1] != x[-1]:
-        out_x = np.append(out_x, x[-1])
-        out_y = np.append(out_y, y[-1])
-    if out_x[0] != x[0]:
-        out_x = np.insert(out_x, 0, x[0])
-        out_y = np.insert(out_y, 0, y[0])
-    return out_x, out_y
+    rows = y[:full].reshape(-1, size)
+    starts = np.arange(0, full, size)
+    lo = rows.argmin(axis=1) + starts
+    hi = rows.argmax(axis=1) + starts
+    pairs = len(starts)
+    tail = 2 if full < n else 0  # the short last bucket
+    index = np.empty(2 * pairs + tail + 2, dtype=np.intp)
+    index[0], index[-1] = 0, n - 1
+    np.minimum(lo, hi, out=index[1:2 * pairs + 1:2])  # each pair in x order: no zigzag back
+    np.maximum(lo, hi, out=index[2:2 * pairs + 2:2])
+    if tail:
+        rest = y[full:]
+        i, j = int(rest.argmin()) + full, int(rest.argmax()) + full
+        index[-3], index[-2] = min(i, j), max(i, j)
+    keep = np.empty(len(index), dtype=bool)
+    keep[0] = True
+    np.not_equal(index[1:], index[:-1], out=keep[1:])  # a flat bucket's min is its max
+    index = index[keep]
+    return x.take(index), y.take(index)
 
 
 def envelope_line(steps: np.ndarray, mins: np.ndarray, maxs: np.ndarray) -> Line:

@@ -24,6 +24,7 @@ from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
 from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
 from desktop.workspace.hover import nearest_point
 from desktop.workspace.layout import PanelSpec
+from desktop.workspace.lines import PanelLines
 from desktop.workspace.loading import Threshold
 from desktop.workspace.panel_menu import build_menu
 from desktop.workspace.thresholds import threshold_lines
@@ -135,6 +136,8 @@ class MetricPanel(QFrame):
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
         self._marker.setZValue(50)
         item.addItem(self._marker, ignoreBounds=True)
+        self.lines = PanelLines()  # paints every run's line (lines.py)
+        item.getViewBox().addItem(self.lines)
         self._style_plot()
         self._apply_x_axis()
         self._apply_y()
@@ -156,8 +159,10 @@ class MetricPanel(QFrame):
         (all of a metric's runs at once: one legend update, not one per run)."""
         if (run_id, metric) in self.curves:
             return
+        first = not self._deferred
         self._deferred[(run_id, metric)] = (label, color, source, t0)
-        self.frame_wanted.emit()
+        if first:
+            self.frame_wanted.emit()
 
     def has_curve(self, run_id: str, metric: str) -> bool:
         return (run_id, metric) in self.curves or (run_id, metric) in self._deferred
@@ -170,13 +175,12 @@ class MetricPanel(QFrame):
         self._update_legend()
 
     def _realize(self) -> None:
-        many = len(self.curves) + len(self._deferred) > ANTIALIAS_MAX
+        self.lines.set_antialias(len(self.curves) + len(self._deferred) <= ANTIALIAS_MAX)
         for (run_id, metric), (label, color, source, t0) in self._deferred.items():
             if not self.spec.metric:
                 label = f"{label} · {metric}"
-            curve = PanelCurve(self.plot.getPlotItem(), run_id, metric, label, color, source)
+            curve = PanelCurve(self.plot.getPlotItem(), self.lines, run_id, metric, label, color, source)
             curve.t0 = t0
-            curve.set_antialias(not many)
             if self.spec.smoothing > 0:  # new curves start with unsmoothed pens; mkPen is not free
                 curve.set_smoothing(self.spec.smoothing)
             if run_id in self._hidden_runs:
@@ -207,12 +211,13 @@ class MetricPanel(QFrame):
         if self._deferred:
             self._realize()
         view, width, drawn = self.view_x_range(), self.pixel_width(), 0
-        antialias = len(self.curves) <= ANTIALIAS_MAX
+        self.lines.set_antialias(len(self.curves) <= ANTIALIAS_MAX)
         for curve in self.curves.values():
-            curve.set_antialias(antialias)
             if curve.dirty and curve.is_visible():
                 curve.render(self.spec.x_mode, view, width, self.spec.smoothing, self.spec.log_y)
                 drawn += 1
+        if drawn:
+            self.lines.refresh()
         vb = self.plot.getPlotItem().getViewBox()
         if drawn and any(vb.autoRangeEnabled()):
             # Follow the new data here, not in the paint: a range changed while painting moves

@@ -38,6 +38,7 @@ from store import events
 log = logging.getLogger("runbell.workspace")
 
 FRAME_MS = 33
+KEY_READS_IN_FLIGHT = 1
 
 
 class WorkspaceView(QWidget):
@@ -72,6 +73,7 @@ class WorkspaceView(QWidget):
         self._thresholds: list[loading.Threshold] = []
         self._is_loaded = False
         self._keys_left = 0
+        self._key_queue: list[tuple[str, dict]] = []  # (metric, extents) still to read, last first
         self._ranges = RangeReader(ctx.db, tasks, self._sources, self._mark_dirty, self._on_fetch_failed, self)
         self.live = LiveFeed(ctx.db, tasks, self._sources, self._run_names.keys(), self._on_new_points,
                              self._on_fetch_failed, self)
@@ -189,6 +191,7 @@ class WorkspaceView(QWidget):
     # -- start-up: outline, then one metric at a time ---------------------------------------------
 
     def _on_outline(self, outline: loading.Outline) -> None:
+        self._read_keys(outline)  # first, so the reads overlap with building the panels
         for run in outline.runs:
             self._register_run(run.id, run.name, run.created_at.timestamp())
         self._thresholds = outline.thresholds
@@ -200,21 +203,31 @@ class WorkspaceView(QWidget):
             if count > self._memory_limit:
                 empty = np.empty(0)
                 self._sources[(run_id, key)] = RangeSource(first, last, count, empty, empty, empty, empty)
-        # the metrics of the panels on screen first
-        order = {p.spec.metric: i for i, p in enumerate(self._panels)}
-        keys = sorted(outline.keys, key=lambda k: (order.get(k, len(order)), k))
-        self._keys_left = len(keys)
-        db, limit = self._ctx.db, self._memory_limit
-        for key in keys:
-            extents = {ck: ext for ck, ext in outline.extents.items() if ck[1] == key}
-            self._tasks.run(
-                lambda k=key, x=extents: loading.load_key(db, k, x, limit),
-                alive(self, self._on_key), alive(self, self._on_load_failed),
-            )
-        if not keys:
+        if not outline.keys:
             self._finish_start()
 
+    def _read_keys(self, outline: loading.Outline) -> None:
+        """Queue one read per metric, the panels' metrics first in layout order."""
+        order = {spec.metric: i for i, spec in enumerate(self._layout.panels) if spec.metric}
+        keys = sorted(outline.keys, key=lambda k: (order.get(k, len(order)), k))
+        self._keys_left = len(keys)
+        self._key_queue = [(key, {ck: ext for ck, ext in outline.extents.items() if ck[1] == key})
+                           for key in reversed(keys)]
+        for _ in range(KEY_READS_IN_FLIGHT):
+            self._read_next_key()
+
+    def _read_next_key(self) -> None:
+        """Read the next metric in the background. Few at a time: the reads hold the GIL for
+        their decoding, so ten threads at once take longer in all than one after another."""
+        if not self._key_queue:
+            return
+        key, extents = self._key_queue.pop()
+        db, limit = self._ctx.db, self._memory_limit
+        self._tasks.run(lambda: loading.load_key(db, key, extents, limit),
+                        alive(self, self._on_key), alive(self, self._on_key_failed))
+
     def _on_key(self, data: loading.KeyData) -> None:
+        self._read_next_key()
         self._apply_series(data.buffers)
         for curve_key, envelope in data.envelopes.items():
             source = self._sources.get(curve_key)
@@ -222,8 +235,16 @@ class WorkspaceView(QWidget):
                 source.replace(envelope.steps, envelope.mins, envelope.maxs, envelope.walls, envelope.covers)
                 self._ensure_curves(*curve_key)
                 self._mark_dirty(curve_key)
+        self._key_done()
+
+    def _on_key_failed(self, exc: Exception) -> None:
+        self._read_next_key()  # one unreadable metric does not keep the others off screen
+        self._on_load_failed(exc)
+        self._key_done()
+
+    def _key_done(self) -> None:
         self._keys_left -= 1
-        if self._keys_left <= 0:
+        if self._keys_left == 0:
             self._finish_start()
 
     def _finish_start(self) -> None:

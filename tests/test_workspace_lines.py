@@ -1,0 +1,91 @@
+"""The panel's one line item (lines.py) and the peak decimation that feeds it."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtGui import QColor
+
+from desktop.workspace.decimate import peak_decimate
+from desktop.workspace.lines import PanelLines
+
+RED, BLUE = QColor("#ff0000"), QColor("#0000ff")
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=3000), buckets=st.integers(1, 400))
+def test_peak_decimation_keeps_every_buckets_extremes_in_order(values, buckets):
+    y = np.array(values)
+    x = np.arange(len(y), dtype=float) * 3.0
+    dx, dy = peak_decimate(x, y, buckets)
+    assert len(dx) <= 2 * buckets + 4
+    assert dx[0] == x[0] and dx[-1] == x[-1]  # the line starts and ends where the data does
+    assert np.all(np.diff(dx) > 0)  # x order, no point twice
+    index = (dx / 3.0).astype(int)
+    np.testing.assert_array_equal(dy, y[index])  # only real points, never invented ones
+    if len(y) > 2 * buckets:
+        size = -(-len(y) // buckets)
+        for start in range(0, len(y), size):
+            part = y[start:start + size]
+            assert part.min() in dy[(index >= start) & (index < start + size)]
+            assert part.max() in dy[(index >= start) & (index < start + size)]
+    else:
+        np.testing.assert_array_equal(dy, y)
+
+
+def _counts(widget: pg.PlotWidget) -> tuple[int, int]:
+    """(reddish, bluish) pixels in a grab of the widget."""
+    image = widget.grab().toImage()
+    red = blue = 0
+    for yy in range(0, image.height(), 2):
+        for xx in range(0, image.width(), 2):
+            c = image.pixelColor(xx, yy)
+            if c.red() > 200 and c.blue() < 80 and c.green() < 80:
+                red += 1
+            elif c.blue() > 200 and c.red() < 80 and c.green() < 80:
+                blue += 1
+    return red, blue
+
+
+def _two_lines_on_the_same_points(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(300, 200)
+    widget.setBackground("w")
+    lines = PanelLines()
+    widget.getPlotItem().getViewBox().addItem(lines)
+    x = np.linspace(0, 10, 50)
+    red, blue = lines.add_line("red"), lines.add_line("blue")
+    for line, color in ((red, RED), (blue, BLUE)):
+        line.setPen(pg.mkPen(color, width=1))
+        line.setData(x, np.sin(x))
+    lines.refresh()
+    widget.getPlotItem().getViewBox().autoRange()
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget, lines, red, blue
+
+
+def test_the_highlighted_line_is_painted_over_the_others(qtbot):
+    widget, lines, red, blue = _two_lines_on_the_same_points(qtbot)
+    reds, blues = _counts(widget)
+    assert blues > 20 and reds < blues  # added last, blue covers red
+    red.on_top = True
+    red.setPen(pg.mkPen(RED, width=2.5))
+    reds, blues = _counts(widget)
+    assert reds > 20 and blues < reds / 4  # the wider red line now covers blue
+
+
+def test_hidden_lines_are_not_painted_and_new_points_move_the_bounds(qtbot):
+    widget, lines, red, blue = _two_lines_on_the_same_points(qtbot)
+    blue.setVisible(False)
+    reds, blues = _counts(widget)
+    assert reds > 20 and blues == 0
+    assert lines.boundingRect().bottom() < 1.5
+    blue.setData(np.array([0.0, 10.0]), np.array([5.0, 6.0]))
+    lines.refresh()
+    assert lines.boundingRect().bottom() >= 6.0  # Qt repaints the new area too
+    assert lines.dataBounds(1) == (np.sin(np.linspace(0, 10, 50)).min(), 6.0)
+    lines.remove_line(blue)
+    assert lines.boundingRect().bottom() < 1.5 and [ln.objectName() for ln in lines.lines] == ["red"]
