@@ -25,6 +25,11 @@ log = logging.getLogger("runbell.store")
 PointTuple = tuple[str, int, float, float]
 _STEP = np.dtype("<i8")
 _FLOAT = np.dtype("<f8")
+# A run logging at its default 0.1 s flush writes ten tiny chunks a second per key; once a key
+# has MERGE_AFTER chunks under SMALL_CHUNK points at its end, they become one chunk, so reading
+# a long run costs a few rows per key, not thousands.
+SMALL_CHUNK = 4096
+MERGE_AFTER = 16
 
 
 def encode_summary_value(value: float) -> float | str:
@@ -84,6 +89,7 @@ def append_points(db: Database, run_id: str, points: Sequence[PointTuple], *, ca
         if not rows:
             return 0
         s.execute(sa.insert(m.MetricChunk.__table__), rows)
+        _merge_small_chunks(s, run_id, [r["key"] for r in rows])
         run.summary = summary
         run.last_step = max(run.last_step, last)
         run.heartbeat_at = m.utcnow()
@@ -93,6 +99,32 @@ def append_points(db: Database, run_id: str, points: Sequence[PointTuple], *, ca
                      "count": stored, **({"caused_by": caused_by} if caused_by else {})},
         )
     return stored
+
+
+def _merge_small_chunks(s: sa.orm.Session, run_id: str, keys: Sequence[str]) -> None:
+    """Merge each key's trailing small chunks into one once there are MERGE_AFTER of them.
+
+    Only chunks after the key's last big chunk are merged, so chunks never overlap in steps.
+    """
+    c = m.MetricChunk
+    small = (sa.select(c.key).where(c.run_id == run_id, c.key.in_(keys), c.count < SMALL_CHUNK)
+             .group_by(c.key).having(sa.func.count() >= MERGE_AFTER))
+    for key in s.scalars(small).all():
+        big_end = s.scalar(sa.select(sa.func.max(c.last_step))
+                           .where(c.run_id == run_id, c.key == key, c.count >= SMALL_CHUNK))
+        q = sa.select(c.id, c.steps, c.values, c.walls).where(c.run_id == run_id, c.key == key)
+        if big_end is not None:
+            q = q.where(c.first_step > big_end)
+        found = s.execute(q.order_by(c.first_step)).all()
+        if len(found) < 2:
+            continue
+        steps, values, walls = _decode(row[1:] for row in found)
+        s.execute(sa.delete(c).where(c.id.in_([row[0] for row in found])))
+        s.execute(sa.insert(c.__table__), [{
+            "run_id": run_id, "key": key, "first_step": int(steps[0]), "last_step": int(steps[-1]),
+            "count": len(steps), "steps": steps.astype(_STEP).tobytes(), "values": values.astype(_FLOAT).tobytes(),
+            "walls": walls.astype(_FLOAT).tobytes(),
+        }])
 
 
 def _decode(rows: Iterable[tuple[bytes, bytes, bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
@@ -65,6 +66,35 @@ def test_metric_series_returns_exactly_the_requested_range_and_tail(db, project)
     runs.append_points(db, run.id, [("a", s, float(s), 0.0) for s in range(100)])
     assert runs.metric_series(db, run.id, "a", min_step=10, max_step=19)[0].tolist() == list(range(10, 20))
     assert runs.metric_series(db, run.id, "a", last=3)[1].tolist() == [97.0, 98.0, 99.0]
+
+
+def _chunk_rows(db, run_id: str, key: str) -> list[tuple[int, int, int]]:
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT first_step, last_step, count FROM metric_chunks WHERE run_id = :r AND key = :k "
+            "ORDER BY first_step"), {"r": run_id, "k": key})]
+
+
+def test_small_flushes_are_merged_so_a_long_run_reads_few_rows(db, project):
+    from store import metrics
+
+    run = runs.create_run(db, project.id)
+    imported = np.arange(5000)  # a big chunk first: later merges must stay after it
+    metrics.import_series(db, run.id, "loss", imported, imported * 0.5, imported + 1e9, chunk=5000)
+    for start in range(5000, 7000, 5):  # 400 flushes of 5 points, like a run at the default 0.1 s
+        runs.append_points(db, run.id, [("loss", st, st * 0.5, st + 1e9) for st in range(start, start + 5)]
+                           + [("acc", st, 1.0, st + 1e9) for st in range(start, start + 5) if st % 500 == 0])
+    rows = _chunk_rows(db, run.id, "loss")
+    assert rows[0] == (0, 4999, 5000) and len(rows) <= metrics.MERGE_AFTER + 1
+    assert all(a[1] < b[0] for a, b in zip(rows, rows[1:]))  # no two chunks share a step
+    steps, values, walls = runs.metric_series(db, run.id, "loss")
+    np.testing.assert_array_equal(steps, np.arange(7000))
+    np.testing.assert_array_equal(values, np.arange(7000) * 0.5)
+    np.testing.assert_array_equal(walls, np.arange(7000) + 1e9)
+    tail = metrics.metric_series_after(db, [(run.id, "loss", 6990)])[(run.id, "loss")]
+    assert tail[0].tolist() == list(range(6991, 7000))
+    assert len(_chunk_rows(db, run.id, "acc")) == 4  # a key flushed rarely is left alone
+    assert runs.metric_series(db, run.id, "acc")[0].tolist() == [5000, 5500, 6000, 6500]
 
 
 def test_every_change_writes_its_event_in_the_same_transaction(db, project):

@@ -72,6 +72,28 @@ def test_fixed_y_range_holds_when_data_grows_and_auto_comes_back(qtbot, ui_ctx, 
     assert panel.spec.y_range is None
 
 
+def test_ignoring_outliers_keeps_a_spike_from_flattening_the_y_range(qtbot, ui_ctx, tasks, watcher, project,
+                                                                     qsettings_isolated):
+    values = list(np.sin(np.arange(3000) / 50.0))
+    values[1500] = 1000.0
+    run = seed_run(ui_ctx.db, project.id, {"loss": values})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: view.curve(run.id, "loss") is not None
+                    and view.curve(run.id, "loss").yData is not None, timeout=10_000)
+    panel = view.panel("loss")
+    vb = panel.plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[1][1] >= 1000, timeout=5000)
+    panel.set_robust_y(True)
+    qtbot.waitUntil(lambda: vb.viewRange()[1][1] < 2, timeout=5000)
+    assert vb.viewRange()[1][0] < -0.9  # the rest of the curve is all in view
+    assert view.curve(run.id, "loss").yData.max() == 1000.0  # still drawn, above the view
+    reopened = make_view(qtbot, ui_ctx, tasks, watcher, project)  # the setting is saved with the layout
+    qtbot.waitUntil(lambda: reopened.panel("loss") is not None, timeout=5000)
+    assert reopened.panel("loss").spec.robust_y
+    panel.set_robust_y(False)
+    qtbot.waitUntil(lambda: vb.viewRange()[1][1] >= 1000, timeout=5000)
+
+
 def test_add_panel_asks_for_a_regex_and_shows_matching_metrics(qtbot, ui_ctx, tasks, watcher, project,
                                                               qsettings_isolated, monkeypatch):
     run = seed_run(ui_ctx.db, project.id, {"train/loss": [1.0], "val/loss": [2.0], "acc": [0.5]})

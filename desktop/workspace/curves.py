@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from desktop.workspace.bounds import array_bounds, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.decimate import clip_to_range, ema, envelope_line, peak_decimate
+from desktop.workspace.layout import PanelSpec
 from desktop.workspace.lines import PanelLines, RunLine
 
 # Distinct, colour-blind-friendly enough on light and dark backgrounds; then golden-ratio hues.
@@ -25,6 +26,7 @@ RUN_COLORS = (
 FAINT_ALPHA = 70
 ANTIALIAS_MAX = 20  # curves per panel drawn antialiased; beyond, plain lines keep frames short
 HIGHLIGHT_WIDTH = 2.5
+ROBUST_PERCENTILES = (1.0, 99.0)  # "ignore outliers": the auto y range spans these percentiles
 
 
 def run_color(index: int) -> QColor:
@@ -56,6 +58,7 @@ class PanelCurve:
         self.highlighted = False
         # [[xmin, xmax] | None, [ymin, ymax] | None] of what the lines hold (panel auto-range)
         self.bounds: list[list[float] | None] = [None, None]
+        self.robust_y: list[float] | None = None  # y range without the outliers, when asked for
         self._vb = plot.getViewBox()
         self._lines = lines
         self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
@@ -101,29 +104,32 @@ class PanelCurve:
         self._apply_pens(smoothing)
         self.dirty = True
 
-    def render(self, x_mode: str, view: tuple[float, float] | None, width: int, smoothing: float,
-               log_y: bool = False) -> None:
-        """Hand the line item the clipped, decimated points of the current view."""
+    def render(self, spec: PanelSpec, view: tuple[float, float] | None, width: int) -> None:
+        """Hand the lines the clipped, decimated points of the current view (`spec`: the panel's
+        x mode, smoothing, log y and outlier setting)."""
         self.dirty = False
-        x, y, s = self._line(x_mode, smoothing)
+        x, y, s = self._line(spec.x_mode, spec.smoothing)
         if view is not None and len(x):
             if s is not None:
                 _x, s = clip_to_range(x, s, *view)
             x, y = clip_to_range(x, y, *view)
         buckets = max(16, width)
-        dx, dy = _log_y(*peak_decimate(x, y, buckets)) if log_y else peak_decimate(x, y, buckets)
+        dx, dy = _log_y(*peak_decimate(x, y, buckets)) if spec.log_y else peak_decimate(x, y, buckets)
         self.raw.setData(dx, dy)
         self._set_dot(dx, dy)
         self.bounds = [_bounds(dx), _bounds(dy)]
+        shown_y = dy
         if self.smooth is not None and s is not None:
             sx, sy = peak_decimate(x, s, buckets)
-            if log_y:
+            if spec.log_y:
                 sx, sy = _log_y(sx, sy)
             self.smooth.setData(sx, sy)
+            shown_y = sy  # while smoothing, the outlier-free range follows the smoothed line
             for axis, values in enumerate((sx, sy)):
                 found = array_bounds(values)
                 if found is not None:
                     self.bounds[axis] = widen(self.bounds[axis], *found)
+        self.robust_y = _robust(shown_y) if spec.robust_y else None
 
     def _set_dot(self, x: np.ndarray, y: np.ndarray) -> None:
         if len(x) == 1:
@@ -191,6 +197,14 @@ class PanelCurve:
 def _bounds(values: np.ndarray) -> list[float] | None:
     found = array_bounds(values)
     return None if found is None else [found[0], found[1]]
+
+
+def _robust(values: np.ndarray) -> list[float] | None:
+    """The ROBUST_PERCENTILES range of `values`: a few spikes do not stretch it."""
+    if len(values) < 2:
+        return _bounds(values)
+    lo, hi = np.percentile(values, ROBUST_PERCENTILES)
+    return [float(lo), float(hi)]
 
 
 def _log_y(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

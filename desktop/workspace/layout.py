@@ -25,6 +25,7 @@ class PanelSpec:
     log_y: bool = False
     smoothing: float = 0.0  # EMA weight, 0 = off
     y_range: tuple[float, float] | None = None  # None = auto
+    robust_y: bool = False  # auto y range ignores outliers (1st–99th percentile)
     wide: bool = False  # spans both columns
 
     @property

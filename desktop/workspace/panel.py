@@ -214,7 +214,7 @@ class MetricPanel(QFrame):
         self.lines.set_antialias(len(self.curves) <= ANTIALIAS_MAX)
         for curve in self.curves.values():
             if curve.dirty and curve.is_visible():
-                curve.render(self.spec.x_mode, view, width, self.spec.smoothing, self.spec.log_y)
+                curve.render(self.spec, view, width)
                 drawn += 1
         if drawn:
             self.lines.refresh()
@@ -232,6 +232,8 @@ class MetricPanel(QFrame):
         for curve in self.curves.values():
             if curve.is_visible():
                 bx, by = curve.bounds
+                if self.spec.robust_y and curve.robust_y is not None:
+                    by = curve.robust_y
                 if bx is not None:
                     x_range = widen(x_range, *bx)
                 if by is not None:
@@ -342,6 +344,12 @@ class MetricPanel(QFrame):
         for curve in self.curves.values():
             curve.set_smoothing(self.spec.smoothing)
         self.frame_wanted.emit()
+        self.spec_changed.emit()
+
+    def set_robust_y(self, on: bool) -> None:
+        """Auto y range without outliers: a spike is still drawn, just off the top."""
+        self.spec.robust_y = bool(on)
+        self.mark_all_dirty()
         self.spec_changed.emit()
 
     def set_y_range(self, y_range: tuple[float, float] | None) -> None:
