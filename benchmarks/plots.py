@@ -172,7 +172,7 @@ def bench_static(app: QApplication, folder: str, n_runs: int, n_points: int, fra
 
 def _writer(url: str, run_ids: list[str], n_metrics: int, rate: float, seconds: float, flush_s: float) -> None:
     db = Database(url)
-    step = 0
+    step = 1  # step 0 is logged before the workspace opens
     start = time.time()
     next_flush = start
     while time.time() - start < seconds:
@@ -192,9 +192,22 @@ def bench_live(app: QApplication, folder: str, n_runs: int, n_metrics: int, rate
     db, ctx, project = make_world(folder, "live")
     run_ids = [runs.create_run(db, project.id, name=f"live-{i}").id for i in range(n_runs)]
     runs.append_points(db, run_ids[0], [(f"m{k}", 0, 0.0, time.time()) for k in range(n_metrics)])  # panels exist
+    # the frame tick only hands curves their points; Qt paints the panels afterwards: count that
+    # too (patched before the panels exist: PySide binds a widget's overrides when it is made)
+    paints, paint_event, counting = [], pg.GraphicsView.paintEvent, [False]
+
+    def timed_paint(widget, event) -> None:  # noqa: ANN001
+        start = time.perf_counter()
+        paint_event(widget, event)
+        if counting[0]:
+            paints.append(time.perf_counter() - start)
+            if frames:  # a frame is the tick plus Qt's paints of the panels it changed
+                frames[-1] += paints[-1]
+
+    pg.GraphicsView.paintEvent = timed_paint
     view, tasks, watcher = open_workspace(ctx, project.id)
     pump_until(app, lambda: view.is_loaded)
-    frames, lags = [], []
+    frames, ticks, lags = [], [], []
     original = view._repaint
 
     def timed_repaint() -> None:
@@ -202,6 +215,7 @@ def bench_live(app: QApplication, folder: str, n_runs: int, n_metrics: int, rate
         original()
         now = time.time()
         frames.append(time.perf_counter() - start)
+        ticks.append(frames[-1])
         for panel in view.panels:
             if not panel.is_on_screen():
                 continue
@@ -219,15 +233,7 @@ def bench_live(app: QApplication, folder: str, n_runs: int, n_metrics: int, rate
 
     view._timer.timeout.disconnect()
     view._timer.timeout.connect(timed_repaint)
-    # the frame tick only hands curves their points; Qt paints the panels afterwards: count that too
-    paints, paint_event = [], pg.GraphicsView.paintEvent
-
-    def timed_paint(widget, event) -> None:  # noqa: ANN001
-        start = time.perf_counter()
-        paint_event(widget, event)
-        paints.append(time.perf_counter() - start)
-
-    pg.GraphicsView.paintEvent = timed_paint
+    counting[0] = True
     live_start = time.perf_counter()
     proc = multiprocessing.get_context("spawn").Process(
         target=_writer, args=(db.url, run_ids, n_metrics, rate, seconds, 0.1))
@@ -238,13 +244,15 @@ def bench_live(app: QApplication, folder: str, n_runs: int, n_metrics: int, rate
         time.sleep(0.002)
     proc.join()
     live_s = time.perf_counter() - live_start
-    pg.GraphicsView.paintEvent = paint_event
+    counting[0] = False
     pump_until(app, lambda: view.live.idle, timeout=30)
     watcher.stop()
     view.close()
+    pg.GraphicsView.paintEvent = paint_event
     tasks.wait_idle(30_000)
     db.dispose()
     return {"frames": len(frames), "frame_p95_ms": pct(frames, 95) * 1e3, "frame_median_ms": pct(frames, 50) * 1e3,
+            "tick_p95_ms": pct(ticks, 95) * 1e3,
             "lag_median_ms": pct(lags, 50) * 1e3, "lag_p95_ms": pct(lags, 95) * 1e3,
             "fps": len(frames) / live_s, "paints": len(paints), "paint_p95_ms": pct(paints, 95) * 1e3,
             "paint_share": sum(paints) / live_s}
@@ -340,8 +348,9 @@ def main() -> int:
           f"{static['base_median_ms']:8.1f} ms  {static['base_median_ms'] / static['median_ms']:6.1f}x")
     print(f"  frame p95 (pan/zoom)     goal <= 33 ms   {static['p95_ms']:8.1f} ms "
           f"{static['base_p95_ms']:8.1f} ms  {static['base_p95_ms'] / static['p95_ms']:6.1f}x")
-    print(f"live (20 runs x 10 metrics x 50 steps/s): {live['frames']} frames, frame median "
-          f"{live['frame_median_ms']:.1f} ms, p95 {live['frame_p95_ms']:.1f} ms (goal <= 33); "
+    print(f"live (20 runs x 10 metrics x 50 steps/s): {live['frames']} frames (tick + Qt paints), frame median "
+          f"{live['frame_median_ms']:.1f} ms, p95 {live['frame_p95_ms']:.1f} ms (goal <= 33; tick alone p95 "
+          f"{live['tick_p95_ms']:.1f} ms); "
           f"log-to-pixel lag median {live['lag_median_ms']:.0f} ms, p95 {live['lag_p95_ms']:.0f} ms (goal <= 250)")
     print(f"  {live['fps']:.1f} frames/s; Qt paints of panels: {live['paints']}, p95 {live['paint_p95_ms']:.1f} ms, "
           f"{live['paint_share'] * 100:.0f}% of the UI thread's time")

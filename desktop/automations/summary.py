@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from desktop.engine import artifact_events as artifact_rules
-from desktop.engine.conditions import format_number
+from desktop.engine.conditions import CMP_OPS, format_number
 from desktop.engine.run_events import RUN_EVENTS, describe_condition
 from store import entities as e
 
-CMP_SYMBOLS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$eq": "==", "$ne": "!="}
+CMP_SYMBOLS = CMP_OPS  # "$gt" → ">"
 DIRECTION_WORDS = {"INCREASE": "increases", "DECREASE": "decreases", "ANY": "changes"}
 ACTION_NAMES = {
     "NOTIFICATION": "Slack notification",

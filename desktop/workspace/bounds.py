@@ -7,6 +7,7 @@ they were just handed (`PanelCurve.bounds`), so the panel adds those up in a few
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -24,6 +25,23 @@ def array_bounds(values: np.ndarray) -> tuple[float, float] | None:
         return lo, hi
     finite = values[np.isfinite(values)]
     return (float(finite.min()), float(finite.max())) if len(finite) else None
+
+
+def snap_out(bounds: list[float] | None) -> list[float] | None:
+    """[lo, hi] widened to multiples of a tenth of the span's power of ten (at most ~10% more).
+
+    A live curve grows a little every frame; an auto range that followed it exactly would move
+    every frame, and with it every axis label and grid line would be laid out again. Snapped,
+    the range (and the axes) change only every tenth or so of the span.
+    """
+    if bounds is None:
+        return None
+    lo, hi = bounds
+    span = hi - lo
+    if not (span > 0 and np.isfinite(span)):
+        return bounds
+    unit = 10.0 ** (math.floor(math.log10(span)) - 1)
+    return [math.floor(lo / unit) * unit, math.ceil(hi / unit) * unit]
 
 
 def widen(current: list[float] | None, lo: float, hi: float) -> list[float]:

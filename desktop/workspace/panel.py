@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import resources
-from desktop.workspace.bounds import DataBoundsViewBox, Range, widen
+from desktop.workspace.bounds import DataBoundsViewBox, Range, snap_out, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
 from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
@@ -242,7 +242,7 @@ class MetricPanel(QFrame):
             if line.isVisible():
                 y = float(line.value())
                 y_range = widen(y_range, y, y)
-        return [x_range, y_range]
+        return [snap_out(x_range), snap_out(y_range)]
 
     def mark_all_dirty(self) -> None:
         for curve in self.curves.values():

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
-from desktop.automations.summary import CMP_SYMBOLS
+from desktop.engine.conditions import CMP_OPS
 from desktop.guard import alive
 from desktop.tasks import TaskRunner
 from desktop.workspace import loading
@@ -29,7 +29,7 @@ def threshold_label(thresholds: Sequence[Threshold]) -> str:
     """The label of one line: 'a, b  (> 0.5)  ·  c  (≤ 0.5)', names in order, few per label."""
     by_op: dict[str, list[str]] = {}
     for threshold in thresholds:
-        by_op.setdefault(CMP_SYMBOLS.get(threshold.cmp_op, threshold.cmp_op), []).append(threshold.name)
+        by_op.setdefault(CMP_OPS.get(threshold.cmp_op, threshold.cmp_op), []).append(threshold.name)
     value = thresholds[0].value
     parts = []
     for symbol, names in by_op.items():
