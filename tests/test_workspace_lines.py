@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtGui import QColor
 
+from desktop.workspace.bounds import snap_out
 from desktop.workspace.decimate import peak_decimate
 from desktop.workspace.lines import PanelLines
 
@@ -89,3 +91,21 @@ def test_hidden_lines_are_not_painted_and_new_points_move_the_bounds(qtbot):
     assert lines.dataBounds(1) == (np.sin(np.linspace(0, 10, 50)).min(), 6.0)
     lines.remove_line(blue)
     assert lines.boundingRect().bottom() < 1.5 and [ln.objectName() for ln in lines.lines] == ["red"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lo=st.floats(-1e12, 1e12), span=st.floats(1e-9, 1e9))
+def test_auto_range_snaps_outward_by_at_most_a_tenth_each_side(lo, span):
+    hi = lo + span
+    if not hi > lo:
+        return
+    s_lo, s_hi = snap_out([lo, hi])
+    assert s_lo <= lo and s_hi >= hi
+    assert (s_hi - s_lo) <= (hi - lo) * 1.2 + 1e-6 * max(abs(lo), abs(hi), 1)
+
+
+def test_a_growing_live_range_moves_only_every_tenth_of_its_span():
+    assert snap_out([0.0, 412.0]) == [0.0, 420.0]
+    assert snap_out([0.0, 415.0]) == snap_out([0.0, 419.0])  # five more steps: the axes stay put
+    assert snap_out([0.0832, 2.07]) == pytest.approx([0.0, 2.1])
+    assert snap_out([5.0, 5.0]) == [5.0, 5.0] and snap_out(None) is None

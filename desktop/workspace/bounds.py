@@ -41,7 +41,7 @@ def snap_out(bounds: list[float] | None) -> list[float] | None:
     if not (span > 0 and np.isfinite(span)):
         return bounds
     unit = 10.0 ** (math.floor(math.log10(span)) - 1)
-    return [math.floor(lo / unit) * unit, math.ceil(hi / unit) * unit]
+    return [min(lo, math.floor(lo / unit) * unit), max(hi, math.ceil(hi / unit) * unit)]  # min/max: rounding
 
 
 def widen(current: list[float] | None, lo: float, hi: float) -> list[float]:
