@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtGui import QColor
 
+from desktop.workspace.axes import MajorOnlyAxis
 from desktop.workspace.bounds import snap_out
 from desktop.workspace.decimate import peak_decimate
 from desktop.workspace.lines import PanelLines
@@ -109,3 +110,10 @@ def test_a_growing_live_range_moves_only_every_tenth_of_its_span():
     assert snap_out([0.0, 415.0]) == snap_out([0.0, 419.0])  # five more steps: the axes stay put
     assert snap_out([0.0832, 2.07]) == pytest.approx([0.0, 2.1])
     assert snap_out([5.0, 5.0]) == [5.0, 5.0] and snap_out(None) is None
+
+
+def test_the_y_axis_has_one_level_of_ticks_and_at_least_three_labels(qtbot):
+    axis = MajorOnlyAxis("left")
+    for lo, hi in [(0.28, 2.52), (2.29, 2.40), (0.0, 1000.0), (-1e-6, 1e-6), (0.0, 0.95)]:
+        levels = axis.tickSpacing(lo, hi, 260)
+        assert len(levels) == 1 and (hi - lo) / levels[0][0] >= 3, (lo, hi, levels)

@@ -16,10 +16,19 @@ class StepAxis(pg.AxisItem):
 
 
 class MajorOnlyAxis(pg.AxisItem):
-    """A y axis whose grid shows the major ticks only: minor lines at every 0.02 are noise."""
+    """A y axis with one level of ticks: the coarsest that still labels the axis at least
+    MIN_LABELS times. Minor grid lines at every 0.02 are noise; a loss from 0.4 to 2.4 with
+    only "1" and "2" on its axis cannot be read either."""
+
+    MIN_LABELS = 3
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
-        return super().tickSpacing(minVal, maxVal, size)[:1]
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = maxVal - minVal
+        for spacing, offset in levels:
+            if spacing > 0 and span / spacing >= self.MIN_LABELS:
+                return [(spacing, offset)]
+        return levels[-1:]
 
 
 def x_axis(mode: str) -> pg.AxisItem:
