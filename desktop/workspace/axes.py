@@ -22,6 +22,12 @@ class MajorOnlyAxis(pg.AxisItem):
 
     MIN_LABELS = 3
 
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        # grow for longer labels but never shrink back: a live value flipping between "0.5" and
+        # "0.45" would otherwise lay the panel out again (and drop its labels for a frame)
+        self.setStyle(autoReduceTextSpace=False)
+
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
         levels = super().tickSpacing(minVal, maxVal, size)
         span = maxVal - minVal
