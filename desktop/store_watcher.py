@@ -28,15 +28,17 @@ class _Follower(QThread):
         self._stop = threading.Event()
 
     def run(self) -> None:
-        position = events.last_event_id(self._db)
+        position = None
         while not self._stop.is_set():
+            new = []
             try:
-                new = events.events_after(self._db, position, limit=5000)
+                if position is None:
+                    position = events.head_position(self._db)
+                page = events.read_page(self._db, position, limit=5000)
+                new, position = page.events, page.next_position
             except StoreError as exc:
                 log.warning("event log unavailable: %s", exc)
-                new = []
             if new:
-                position = new[-1].id
                 self.batch.emit(new)
                 if len(new) == 5000:
                     continue

@@ -1,6 +1,7 @@
 """The event log: every change appends here in its own transaction; consumers follow a cursor."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +44,59 @@ def events_after(
         if types:
             q = q.where(m.Event.type.in_(types))
         return [convert.event(row) for row in s.scalars(q)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Events read from `position`, oldest first, and where to read next.
+
+    `resume[i]` is the position to store once `events[i]` is handled, so that a consumer that
+    stops there reads on from the right place; None while more events of the same transaction
+    follow (a position cannot point inside a transaction on PostgreSQL).
+    """
+
+    events: list[e.Event]
+    resume: list[int | None]
+    next_position: int
+
+
+def read_page(db: Database, position: int, *, limit: int = 1000, types: tuple[str, ...] | None = None) -> Page:
+    """The events after `position` in the order their transactions became final.
+
+    SQLite has one writer at a time, so ids become visible in order and the position is the
+    last id read. On PostgreSQL a transaction that took id 100 may commit after one that took
+    101; a reader that moved on to 101 would never see 100. There the position is a transaction
+    id: a page holds only events of transactions older than every transaction still running
+    (the snapshot's xmin), which can no longer change, in (txid, id) order.
+    """
+    if db.engine.dialect.name != "postgresql":
+        found = events_after(db, position, limit=limit, types=types)
+        return Page(found, [ev.id for ev in found], found[-1].id if found else position)
+    with db.session() as s:
+        horizon = int(s.scalar(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
+        q = (sa.select(m.Event, m.Event.txid).where(m.Event.txid >= position, m.Event.txid < horizon)
+             .order_by(m.Event.txid, m.Event.id))
+        if types:
+            q = q.where(m.Event.type.in_(types))
+        rows = s.execute(q.limit(limit)).all()
+        if len(rows) == limit:  # never split a transaction's events between two pages
+            last = rows[-1][1]
+            kept = [row for row in rows if row[1] != last]
+            if kept:
+                rows, horizon = kept, last
+            else:  # one transaction fills the page: take all of it
+                rows, horizon = s.execute(q.where(m.Event.txid == last)).all(), last + 1
+        txids = [txid for _row, txid in rows]
+        resume = [None if i + 1 < len(txids) and txids[i + 1] == txid else txid + 1 for i, txid in enumerate(txids)]
+        return Page([convert.event(row) for row, _txid in rows], resume, horizon)
+
+
+def head_position(db: Database) -> int:
+    """The position after every event written so far (a follower that wants only new ones)."""
+    if db.engine.dialect.name != "postgresql":
+        return last_event_id(db)
+    with db.session() as s:
+        return int(s.scalar(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
 
 
 def last_event_at(db: Database, type_: str, run_id: str):

@@ -106,6 +106,11 @@ class Event(Base):
     run_id: so.Mapped[str | None] = so.mapped_column(sa.String(16))
     payload: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # PostgreSQL only (a server default, migration 0003): the writing transaction's id. Ids from a
+    # sequence become visible in commit order, not id order; see events.read_page.
+    # Left out of inserts (the server fills it) and of loads; read by events.read_page only.
+    txid: so.Mapped[int | None] = so.mapped_column(sa.BigInteger, server_default=sa.FetchedValue(), deferred=True)
+    __mapper_args__ = {"eager_defaults": False}  # no RETURNING txid after each insert
 
 
 class Automation(Base):

@@ -6,6 +6,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from store import artifact_events as ev
 from store import artifact_files, artifacts, events, registries, registry_links, teams
@@ -171,10 +172,11 @@ def test_run_links_its_artifact_into_a_registry(db, project, model, tmp_path):
     assert _last(db, ev.ARTIFACT_LINKED).payload["run_id"] == run.id
 
 
-def test_migration_0002_applies_on_a_fresh_and_on_an_existing_0001_database(tmp_path):
+def test_migrations_after_0001_apply_on_a_fresh_and_on_an_existing_0001_database(tmp_path):
     fresh = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
     with fresh.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002_artifacts"
+        head = ScriptDirectory.from_config(alembic_config(fresh)).get_current_head()
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
         assert {"artifacts", "registry_links"} <= set(sa.inspect(conn).get_table_names())
     fresh.dispose()
 
@@ -190,6 +192,9 @@ def test_migration_0002_applies_on_a_fresh_and_on_an_existing_0001_database(tmp_
     upgraded = Database(f"sqlite:///{path}")
     assert [p.name for p in teams.list_projects(upgraded)] == ["digits"]
     assert [r.name for r in registries.list_registries(upgraded, team.id)] == ["Model", "Dataset"]
+    with upgraded.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
+        assert "txid" in {c["name"] for c in sa.inspect(conn).get_columns("events")}  # 0003
     upgraded.dispose()
 
 

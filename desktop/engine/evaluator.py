@@ -161,24 +161,35 @@ class Evaluator:
         return self.pending_written
 
     def _run_events(self) -> None:
-        position = events.get_cursor(self.db, CURSOR) or 0
+        stored = position = events.get_cursor(self.db, CURSOR) or 0
         deadline = time.monotonic() + self.time_budget
         while not self._stop.is_set():
-            batch = events.events_after(self.db, position, limit=self.batch_size, types=_TYPES)
+            page = events.read_page(self.db, position, limit=self.batch_size, types=_TYPES)
+            batch = page.events
             if not batch:
+                position = page.next_position  # PostgreSQL: transactions with no events of ours
                 break
             self._runs = {}
             self.tails.prepare(self._automations(), batch)
-            for event in batch:
-                changed = self._handle(event)
-                position = event.id
-                if changed:  # keep the window in which a crash could replay a change minimal
+            unsaved = False
+            for event, resume in zip(batch, page.resume):
+                unsaved |= self._handle(event)
+                if resume is None:
+                    continue
+                position = resume
+                if unsaved:  # keep the window in which a crash could replay a change minimal
                     events.set_cursor(self.db, CURSOR, position)
+                    stored, unsaved = position, False
                 if self._stop.is_set():
                     break
+            else:
+                position = page.next_position
             events.set_cursor(self.db, CURSOR, position)
+            stored = position
             if len(batch) < self.batch_size or time.monotonic() > deadline:
                 break
+        if position != stored:
+            events.set_cursor(self.db, CURSOR, position)
 
     def check_stalls(self, now: datetime | None = None) -> int:
         """Fire RUN_STALLED automations for running runs without a new step for their time;
