@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 
 from desktop.workspace.axes import MajorOnlyAxis
 from desktop.workspace.bounds import snap_out
+from desktop.workspace.curves import robust_range
 from desktop.workspace.decimate import peak_decimate
 from desktop.workspace.lines import PanelLines
 
@@ -117,3 +118,14 @@ def test_the_y_axis_has_one_level_of_ticks_and_at_least_three_labels(qtbot):
     for lo, hi in [(0.28, 2.52), (0.2, 2.6), (2.29, 2.40), (0.0, 1000.0), (-1e-6, 1e-6), (0.0, 0.95)]:
         levels = axis.tickSpacing(lo, hi, 260)
         assert len(levels) == 1 and (hi - lo) / levels[0][0] >= 3, (lo, hi, levels)
+
+
+def test_ignoring_outliers_drops_a_lone_spike_but_keeps_a_falling_losss_first_steps():
+    rng = np.random.default_rng(3)
+    short = 1 + rng.random(100)
+    short[50] = 1e6
+    lo, hi = robust_range(short)
+    assert hi < 2.01 and lo == short[short < 3].min()  # the spike is left out, the rest is all in
+    loss = np.geomspace(2.3, 0.1, 200)
+    assert robust_range(loss) == [0.1, 2.3]  # steep but no outlier: the whole curve
+    assert robust_range(np.array([5.0, 5.0, 5.0, 5.0, 900.0])) == [5.0, 5.0]

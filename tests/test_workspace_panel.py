@@ -9,9 +9,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtWidgets import QInputDialog  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, seed_run, tasks, threshold_automation, ui_ctx, watcher  # noqa: E402, F401, E501
 
+from desktop.workspace.layout import PanelSpec  # noqa: E402
 from desktop.workspace.loading import Threshold  # noqa: E402
 from desktop.workspace.thresholds import threshold_label  # noqa: E402
 from store import runs  # noqa: E402
@@ -94,16 +96,77 @@ def test_ignoring_outliers_keeps_a_spike_from_flattening_the_y_range(qtbot, ui_c
     qtbot.waitUntil(lambda: vb.viewRange()[1][1] >= 1000, timeout=5000)
 
 
-def test_add_panel_asks_for_a_regex_and_shows_matching_metrics(qtbot, ui_ctx, tasks, watcher, project,
-                                                              qsettings_isolated, monkeypatch):
+def test_add_panel_checks_the_regex_as_it_is_typed_and_shows_matching_metrics(qtbot, ui_ctx, tasks, watcher,
+                                                                               project, qsettings_isolated):
     run = seed_run(ui_ctx.db, project.id, {"train/loss": [1.0], "val/loss": [2.0], "acc": [0.5]})
     view = make_view(qtbot, ui_ctx, tasks, watcher, project)
-    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("loss$", True)))
-    view._ask_new_panel()
+    qtbot.waitUntil(lambda: len(view.panels) == 3 and drawn(view, run.id, "acc", 1), timeout=10_000)
+    dialog = view._ask_pattern("Add panel", "", lambda pattern: view.add_panel(PanelSpec(pattern=pattern)))
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.edit.setText("([")
+    assert not ok.isEnabled() and "Not a valid regular expression" in dialog.status.text()
+    dialog.accept()  # Enter on an invalid pattern: nothing happens
+    assert dialog.isVisible() and len(view.panels) == 3
+    dialog.edit.setText("loss$")
+    assert ok.isEnabled() and dialog.status.text() == "Matches 2 metrics: train/loss, val/loss"
+    ok.click()
     panel = view.panels[-1]
     assert panel.objectName() == "panel-/loss$/" and panel.spec.pattern == "loss$"
     qtbot.waitUntil(lambda: len(panel.curves) == 2, timeout=5000)
     assert sorted(panel.curves) == [(run.id, "train/loss"), (run.id, "val/loss")]
+    with pytest.raises(ValueError, match="Not a valid regular expression"):
+        panel.set_pattern("([")
+
+
+def test_a_panel_turned_into_a_pattern_is_renamed_and_its_metric_gets_no_second_panel(
+        qtbot, ui_ctx, tasks, watcher, project, qsettings_isolated):
+    run = seed_run(ui_ctx.db, project.id, {"loss": [1.0, 0.9]})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 2), timeout=10_000)
+    panel = view.panel("loss")
+    panel.ask_pattern()
+    assert view.pattern_dialog.pattern == "^loss$"
+    view.pattern_dialog.edit.setText("^lo")
+    view.pattern_dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert panel.header.title.text() == "/^lo/" and not panel.bell.isEnabled()
+    assert "pattern" in panel.bell.toolTip()
+    runs.append_points(ui_ctx.db, run.id, [("loss", 2, 0.8, 3.0)])
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 3), timeout=10_000)
+    assert [p.spec.title for p in view.panels] == ["/^lo/"]  # no second "loss" panel
+    reopened = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: reopened.is_loaded, timeout=10_000)
+    assert [p.spec.title for p in reopened.panels] == ["/^lo/"]
+
+
+def test_log_y_switches_at_once_and_moves_threshold_lines_to_log_units(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"loss": list(np.geomspace(1e6, 1.0, 50))})
+    threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="low", metric="loss", threshold=0.9)
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 50), timeout=10_000)
+    panel = view.panel("loss")
+    qtbot.waitUntil(lambda: len(panel.threshold_lines) == 1, timeout=5000)
+    vb = panel.plot.getPlotItem().getViewBox()
+    panel.set_log_y(True)
+    lo, hi = vb.viewRange()[1]
+    assert -2 < lo < 1 and 5 < hi < 7  # decades at once, never a linear range read as exponents
+    assert panel.threshold_lines[0].value() == pytest.approx(np.log10(0.9))
+    panel.grab()  # a paint right away lays out a handful of decades
+    panel.set_log_y(False)
+    assert vb.viewRange()[1][1] > 1e5 and panel.threshold_lines[0].value() == pytest.approx(0.9)
+
+
+def test_titles_are_plain_text_and_a_long_name_does_not_widen_the_grid(qtbot, ui_ctx, tasks, watcher, project):
+    long_name = "L" * 200
+    run = seed_run(ui_ctx.db, project.id, {long_name: [1.0, 2.0], "<b>x</b>": [1.0, 2.0]})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, long_name, 2) and drawn(view, run.id, "<b>x</b>", 2), timeout=10_000)
+    html_panel, long_panel = view.panel("<b>x</b>"), view.panel(long_name)
+    assert html_panel.header.title.textFormat() == Qt.TextFormat.PlainText
+    assert html_panel.header.title.text() == "<b>x</b>"
+    assert "&lt;b&gt;" in html_panel.bell.toolTip()
+    assert "…" in long_panel.header.title.text()
+    assert abs(long_panel.width() - html_panel.width()) <= 2  # two equal columns
+    assert long_panel.width() < view.width() / 2
 
 
 def test_automations_sharing_a_threshold_share_one_labelled_line(qtbot, ui_ctx, tasks, watcher, project):

@@ -44,6 +44,14 @@ def snap_out(bounds: list[float] | None) -> list[float] | None:
     return [min(lo, math.floor(lo / unit) * unit), max(hi, math.ceil(hi / unit) * unit)]  # min/max: rounding
 
 
+def log_range(lo: float, hi: float) -> tuple[float, float]:
+    """A linear [lo, hi] in the log10 units of a log axis: its part above zero, and at most six
+    decades below the top when it reaches zero or below (log10(0) is minus infinity)."""
+    top = min(max(hi, 1e-300), 1e300)
+    bottom = lo if 0 < lo < top else top / 1e6
+    return math.log10(bottom), math.log10(top)
+
+
 def widen(current: list[float] | None, lo: float, hi: float) -> list[float]:
     return [lo, hi] if current is None else [min(current[0], lo), max(current[1], hi)]
 

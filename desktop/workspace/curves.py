@@ -129,7 +129,7 @@ class PanelCurve:
                 found = array_bounds(values)
                 if found is not None:
                     self.bounds[axis] = widen(self.bounds[axis], *found)
-        self.robust_y = _robust(shown_y) if spec.robust_y else None
+        self.robust_y = robust_range(shown_y) if spec.robust_y else None
 
     def _set_dot(self, x: np.ndarray, y: np.ndarray) -> None:
         if len(x) == 1:
@@ -199,12 +199,18 @@ def _bounds(values: np.ndarray) -> list[float] | None:
     return None if found is None else [found[0], found[1]]
 
 
-def _robust(values: np.ndarray) -> list[float] | None:
-    """The ROBUST_PERCENTILES range of `values`: a few spikes do not stretch it."""
-    if len(values) < 2:
+def robust_range(values: np.ndarray) -> list[float] | None:
+    """The range of `values` without outliers: each end stops at the ROBUST_PERCENTILES point
+    inside it, unless the extreme lies within half the inner span of it (then it is no outlier:
+    the first steps of a falling loss stay in view). Nearest-inward percentiles, so in a short
+    series one spike among a hundred points is still left out."""
+    if len(values) < 3:
         return _bounds(values)
-    lo, hi = np.percentile(values, ROBUST_PERCENTILES)
-    return [float(lo), float(hi)]
+    lo_p = float(np.percentile(values, ROBUST_PERCENTILES[0], method="higher"))
+    hi_p = float(np.percentile(values, ROBUST_PERCENTILES[1], method="lower"))
+    margin = (hi_p - lo_p) / 2
+    lo, hi = float(values.min()), float(values.max())
+    return [lo if lo_p - lo <= margin else lo_p, hi if hi - hi_p <= margin else hi_p]
 
 
 def _log_y(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

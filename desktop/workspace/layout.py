@@ -47,9 +47,10 @@ class Layout:
     removed: set[str] = field(default_factory=set)  # metrics whose default panel the user closed
 
     def with_defaults(self, keys: list[str]) -> bool:
-        """Give every metric not shown yet a panel of its own; True when panels were added."""
-        shown = {p.metric for p in self.panels if p.metric}
-        new = [k for k in sorted(keys) if k not in shown and k not in self.removed]
+        """Give every metric no panel shows yet (by name or by pattern) a panel of its own;
+        True when panels were added."""
+        new = [k for k in sorted(keys)
+               if k not in self.removed and not any(p.matches(k) for p in self.panels)]
         self.panels.extend(PanelSpec(metric=k) for k in new)
         return bool(new)
 
@@ -62,6 +63,14 @@ def project_settings_key(kind: str, db_url: str, project_id: int) -> str:
 
 def settings_key(db_url: str, project_id: int) -> str:
     return project_settings_key("workspace", db_url, project_id)
+
+
+def _valid_pattern(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError):
+        return False
+    return bool(pattern)
 
 
 def load_layout(key: str) -> Layout:
@@ -78,6 +87,9 @@ def load_layout(key: str) -> Layout:
                 spec.y_range = (float(spec.y_range[0]), float(spec.y_range[1]))
             if spec.x_mode not in X_MODES:
                 spec.x_mode = "step"
+            if not spec.metric and not _valid_pattern(spec.pattern):
+                log.warning("dropping a saved panel with an unusable pattern %r", spec.pattern)
+                continue
             panels.append(spec)
         return Layout(panels=panels, removed=set(data.get("removed", [])))
     except (ValueError, TypeError, AttributeError) as exc:

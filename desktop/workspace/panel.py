@@ -13,12 +13,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QEnterEvent, QFocusEvent, QPalette
-from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QInputDialog, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop import resources
-from desktop.workspace.bounds import DataBoundsViewBox, Range, snap_out, widen
+from desktop.workspace.bounds import DataBoundsViewBox, Range, log_range, snap_out, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
 from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
@@ -26,7 +23,9 @@ from desktop.workspace.hover import nearest_point
 from desktop.workspace.layout import PanelSpec
 from desktop.workspace.lines import PanelLines
 from desktop.workspace.loading import Threshold
+from desktop.workspace.panel_header import PanelHeader
 from desktop.workspace.panel_menu import build_menu
+from desktop.workspace.pattern_dialog import pattern_error
 from desktop.workspace.thresholds import threshold_lines
 
 LEGEND_MAX = 4  # runs named in a panel's header; the tooltip lists them all
@@ -45,6 +44,7 @@ class MetricPanel(QFrame):
         frame_wanted(): something changed that the next frame should draw.
         view_moved(): the x range on screen changed (long histories re-read their range).
         hovered(str): the run under the pointer ("" when none).
+        pattern_wanted(): the user wants to choose this panel's metrics by regular expression.
     """
 
     bell_clicked = Signal(str)
@@ -54,6 +54,7 @@ class MetricPanel(QFrame):
     frame_wanted = Signal()
     view_moved = Signal()
     hovered = Signal(str)
+    pattern_wanted = Signal()
 
     def __init__(self, spec: PanelSpec, *, can_edit: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,57 +72,13 @@ class MetricPanel(QFrame):
         self._thresholds: list[Threshold] = []
         self._highlight: PanelCurve | None = None
 
-        title = QLabel(spec.title, self)
-        title.setObjectName("panel-title")
-        font = title.font()
-        font.setBold(True)
-        title.setFont(font)
-        title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        self.bell = QToolButton(self)
-        self.bell.setObjectName(f"bell-{spec.title}")
-        self.bell.setIcon(resources.icon("bell"))
-        self.bell.setAutoRaise(True)
-        self.bell.setAccessibleName(f"Create alert for {spec.title}")
-        self.bell.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        if can_edit and spec.metric:
-            self.bell.setToolTip(f"Create alert for {spec.title}")
-        else:
-            self.bell.setEnabled(False)
-            self.bell.setToolTip("Viewers cannot create automations" if spec.metric else "Alerts are per metric")
-        policy = self.bell.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)  # the header keeps its height when the bell hides
-        self.bell.setSizePolicy(policy)
-        self.bell.hide()
-        self.bell.clicked.connect(self._on_bell)
-
-        self.menu_button = QToolButton(self)
-        self.menu_button.setObjectName(f"panel-menu-{spec.title}")
-        self.menu_button.setText("⋯")
-        self.menu_button.setAutoRaise(True)
-        self.menu_button.setAccessibleName(f"Panel settings for {spec.title}")
-        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.menu_button.setMenu(build_menu(self))
-        self.menu_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
-
-        # The legend sits in the header, above the plot, so it never hides a curve.
-        self.legend_label = QLabel(self)
-        self.legend_label.setObjectName("panel-legend")
-        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
-        self.legend_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.header = PanelHeader(spec, build_menu(self), can_edit=can_edit, parent=self)
+        self.header.bell_clicked.connect(self._on_bell)
+        self.bell, self.menu_button, self.legend_label = self.header.bell, self.header.menu_button, self.header.legend
         self.readout = QLabel(self)
         self.readout.setObjectName("panel-readout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-        header = QHBoxLayout()
-        header.setContentsMargins(6, 2, 2, 0)
-        header.setSpacing(8)
-        header.addWidget(title)
-        header.addWidget(self.legend_label, 1)
-        header.addWidget(self.bell)
-        header.addWidget(self.menu_button)
 
         view_box = DataBoundsViewBox()
         view_box.bounds_provider = self.data_bounds
@@ -147,7 +104,7 @@ class MetricPanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(0)
-        layout.addLayout(header)
+        layout.addWidget(self.header)
         layout.addWidget(self.readout)
         layout.addWidget(self.plot, 1)
 
@@ -278,7 +235,8 @@ class MetricPanel(QFrame):
         item = self.plot.getPlotItem()
         for line in self._lines:
             item.removeItem(line)
-        self._lines = threshold_lines(item, self._thresholds, self._palette_color(QPalette.ColorRole.Base, alpha=190))
+        self._lines = threshold_lines(item, self._thresholds, self._palette_color(QPalette.ColorRole.Base, alpha=190),
+                                      log_y=self.spec.log_y)
 
     @property
     def threshold_lines(self) -> list[pg.InfiniteLine]:
@@ -298,8 +256,7 @@ class MetricPanel(QFrame):
         hidden = len(self.curves) - len(shown)
         if hidden:
             parts.append(f"({hidden} hidden)")
-        self.legend_label.setText("&nbsp;&nbsp; ".join(parts))
-        self.legend_label.setToolTip("\n".join(c.label for c in shown[:200]))
+        self.header.set_legend("&nbsp;&nbsp; ".join(parts), [c.label for c in shown[:200]])
 
     # -- hover read-out and highlight ------------------------------------------------------------
 
@@ -334,9 +291,20 @@ class MetricPanel(QFrame):
         self.spec_changed.emit()
 
     def set_log_y(self, on: bool) -> None:
+        if bool(on) == self.spec.log_y:
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        lo, hi = vb.viewRange()[1]
         self.spec.log_y = bool(on)
         self._apply_y()
+        if self.spec.y_range is None:
+            # Until the next frame re-reads the curves, the old range would be read in the new
+            # units: linear values as powers of ten make the log axis lay out 1e5 decades.
+            vb.setYRange(*log_range(lo, hi) if on else (10.0 ** max(-300.0, min(300.0, lo)),
+                                                          10.0 ** max(-300.0, min(300.0, hi))), padding=0)
+        self.set_thresholds(self._thresholds)  # a log axis places lines at log10(value)
         self.mark_all_dirty()  # the curves hand log10 values to a log axis
+        self.render()
         self.spec_changed.emit()
 
     def set_smoothing(self, weight: float) -> None:
@@ -353,6 +321,8 @@ class MetricPanel(QFrame):
         self.spec_changed.emit()
 
     def set_y_range(self, y_range: tuple[float, float] | None) -> None:
+        if y_range is not None and not (np.isfinite(y_range).all() and y_range[0] < y_range[1]):
+            raise ValueError(f"a y range needs two finite values, low < high, not {y_range!r}")
         self.spec.y_range = y_range
         self._apply_y()
         self.spec_changed.emit()
@@ -368,14 +338,17 @@ class MetricPanel(QFrame):
         self.spec_changed.emit()
 
     def ask_pattern(self) -> None:
-        text, ok = QInputDialog.getText(self, "Panel metrics", "Metrics matching (regular expression):",
-                                        text=self.spec.pattern or f"^{self.spec.metric}$")
-        if ok and text:
-            self.set_pattern(text)
+        self.pattern_wanted.emit()  # the workspace asks: it knows the project's metrics
 
     def set_pattern(self, pattern: str) -> None:
         """Show every metric matching `pattern` (the workspace re-adds the curves)."""
+        error = pattern_error(pattern)
+        if error:
+            raise ValueError(error)
         self.spec.pattern, self.spec.metric = pattern, ""
+        self.metric_name = self.spec.title
+        self.header.set_spec(self.spec)
+        self.plot.setObjectName(f"plot-{self.spec.title}")
         self.spec_changed.emit()
 
     def _apply_x_axis(self) -> None:
@@ -393,7 +366,7 @@ class MetricPanel(QFrame):
         else:
             lo, hi = self.spec.y_range
             if self.spec.log_y:
-                lo, hi = np.log10(max(lo, 1e-300)), np.log10(max(hi, 1e-300))
+                lo, hi = log_range(lo, hi)
             item.setYRange(lo, hi, padding=0)
 
     # -- bell on hover or keyboard focus ----------------------------------------------------------
@@ -423,7 +396,7 @@ class MetricPanel(QFrame):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "plot"):  # OS switched light/dark
             self._style_plot()
-            self.bell.setIcon(resources.icon("bell"))
+            self.header.refresh_icons()
             self.set_thresholds(self._thresholds)
         super().changeEvent(event)
 

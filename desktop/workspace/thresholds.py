@@ -6,6 +6,7 @@ lists them, grouped by comparison, instead of three labels drawn over each other
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import pyqtgraph as pg
@@ -17,6 +18,7 @@ from desktop.guard import alive
 from desktop.tasks import TaskRunner
 from desktop.workspace import loading
 from desktop.workspace.loading import Threshold
+from desktop.workspace.panel_header import tooltip_text
 from store.db import Database
 
 log = logging.getLogger("runbell.workspace")
@@ -40,23 +42,29 @@ def threshold_label(thresholds: Sequence[Threshold]) -> str:
     return "  ·  ".join(parts)
 
 
-def threshold_lines(plot: pg.PlotItem, thresholds: Sequence[Threshold], plate: QColor) -> list[pg.InfiniteLine]:
-    """Add one line per distinct threshold value to `plot` and return them (lowest value first)."""
+def threshold_lines(plot: pg.PlotItem, thresholds: Sequence[Threshold], plate: QColor, *,
+                    log_y: bool = False) -> list[pg.InfiniteLine]:
+    """Add one line per distinct threshold value to `plot` and return them (lowest value first).
+
+    On a log axis a line sits at log10(value); a threshold at or below zero has no place there.
+    """
     by_value: dict[float, list[Threshold]] = {}
     for threshold in thresholds:
-        by_value.setdefault(threshold.value, []).append(threshold)
+        if not log_y or threshold.value > 0:
+            by_value.setdefault(threshold.value, []).append(threshold)
     lines = []
     for value in sorted(by_value):
         group = by_value[value]
         line = pg.InfiniteLine(
-            pos=value, angle=0, movable=False,
+            pos=math.log10(value) if log_y else value, angle=0, movable=False,
             pen=pg.mkPen(THRESHOLD_COLOR, width=1.4, style=Qt.PenStyle.DashLine),
-            label=threshold_label(group),
+            # the label is a format string to pyqtgraph: braces in a name must not be fields
+            label=threshold_label(group).replace("{", "{{").replace("}", "}}"),
             # under the line, on a translucent plate: stays inside the view when the line is at
             # the top edge, and readable over curves
             labelOpts={"position": 0.02, "color": THRESHOLD_COLOR, "anchors": [(0, 0), (0, 0)], "fill": plate},
         )
-        line.setToolTip("\n".join(f"Automation “{t.name}”" for t in group))
+        line.setToolTip(tooltip_text("\n".join(f"Automation “{t.name}”" for t in group)))
         plot.addItem(line)  # counts for auto-range, so the line is in view even far from the data
         lines.append(line)
     return lines

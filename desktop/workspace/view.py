@@ -12,7 +12,8 @@ Data flow (buffer at the data rate, paint at the frame rate):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -29,6 +30,7 @@ from desktop.workspace.grid import PanelGrid
 from desktop.workspace.layout import Layout, PanelSpec, load_layout, save_layout, settings_key
 from desktop.workspace.live import LiveFeed
 from desktop.workspace.panel import MetricPanel
+from desktop.workspace.pattern_dialog import PatternDialog
 from desktop.workspace.ranges import RangeReader
 from desktop.workspace.thresholds import ThresholdSource
 from desktop.workspace.visibility import RunVisibility
@@ -80,6 +82,7 @@ class WorkspaceView(QWidget):
         self._threshold_source = ThresholdSource(ctx.db, tasks, project_id, self)
         self._threshold_source.changed.connect(self._on_thresholds)
         self.bell_dialog = None
+        self.pattern_dialog: PatternDialog | None = None  # the last one opened (tests)
         self.frames = 0  # frames that drew something (benchmarks)
 
         self._timer = QTimer(self)
@@ -352,6 +355,8 @@ class WorkspaceView(QWidget):
         panel.spec_changed.connect(lambda p=panel: self._on_spec_changed(p))
         panel.move_requested.connect(lambda delta, p=panel: self.move_panel(p, delta))
         panel.remove_requested.connect(lambda p=panel: self.remove_panel(p))
+        panel.pattern_wanted.connect(lambda p=panel: self._ask_pattern(
+            "Panel metrics", p.spec.pattern or f"^{re.escape(p.spec.metric)}$", p.set_pattern))
         panel.set_thresholds([t for t in self._thresholds if spec.matches(t.metric)])
         self._panels.append(panel)
         self._fill_panel(panel)
@@ -389,11 +394,15 @@ class WorkspaceView(QWidget):
             panel.set_run_visible(run_id, visible)
 
     def _ask_new_panel(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
+        self._ask_pattern("Add panel", "", lambda pattern: self.add_panel(PanelSpec(pattern=pattern)))
 
-        text, ok = QInputDialog.getText(self, "Add panel", "Metrics matching (regular expression):")
-        if ok and text:
-            self.add_panel(PanelSpec(pattern=text))
+    def _ask_pattern(self, title: str, initial: str, apply: Callable[[str], object]) -> PatternDialog:
+        dialog = PatternDialog(title, sorted({key for _run, key in self._sources}), initial, self)
+        dialog.accepted.connect(lambda: apply(dialog.pattern))
+        dialog.finished.connect(dialog.deleteLater)
+        self.pattern_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _save(self) -> None:
         save_layout(self._settings_key, self._layout)
