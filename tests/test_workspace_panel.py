@@ -153,6 +153,12 @@ def test_log_y_switches_at_once_and_moves_threshold_lines_to_log_units(qtbot, ui
     panel.grab()  # a paint right away lays out a handful of decades
     panel.set_log_y(False)
     assert vb.viewRange()[1][1] > 1e5 and panel.threshold_lines[0].value() == pytest.approx(0.9)
+    assert "≤ 0" not in panel.legend_label.text()
+    below = seed_run(ui_ctx.db, project.id, {"loss": [-1.0, 0.0, 2.0]}, name="below")
+    qtbot.waitUntil(lambda: drawn(view, below.id, "loss", 3), timeout=10_000)
+    panel.set_log_y(True)
+    assert "(values ≤ 0 not on the log scale)" in panel.legend_label.text()
+    assert len(view.curve(below.id, "loss").xData) == 1  # only 2.0 can be drawn
 
 
 def test_titles_are_plain_text_and_a_long_name_does_not_widen_the_grid(qtbot, ui_ctx, tasks, watcher, project):

@@ -59,6 +59,7 @@ class PanelCurve:
         # [[xmin, xmax] | None, [ymin, ymax] | None] of what the lines hold (panel auto-range)
         self.bounds: list[list[float] | None] = [None, None]
         self.robust_y: list[float] | None = None  # y range without the outliers, when asked for
+        self.below_log = False
         self._vb = plot.getViewBox()
         self._lines = lines
         self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
@@ -114,7 +115,12 @@ class PanelCurve:
                 _x, s = clip_to_range(x, s, *view)
             x, y = clip_to_range(x, y, *view)
         buckets = max(16, width)
-        dx, dy = _log_y(*peak_decimate(x, y, buckets)) if spec.log_y else peak_decimate(x, y, buckets)
+        dx, dy = peak_decimate(x, y, buckets)
+        self.below_log = False  # points at or below zero that a log axis cannot show
+        if spec.log_y:
+            shown = len(dx)
+            dx, dy = _log_y(dx, dy)
+            self.below_log = len(dx) < shown
         self.raw.setData(dx, dy)
         self._set_dot(dx, dy)
         self.bounds = [_bounds(dx), _bounds(dy)]

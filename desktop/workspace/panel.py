@@ -70,7 +70,7 @@ class MetricPanel(QFrame):
         self._hidden_runs: set[str] = set()
         self._lines: list[pg.InfiniteLine] = []
         self._thresholds: list[Threshold] = []
-        self._highlight: PanelCurve | None = None
+        self._below_log = False  # the legend says some values cannot be shown on a log axis
 
         self.header = PanelHeader(spec, build_menu(self), can_edit=can_edit, parent=self)
         self.header.bell_clicked.connect(self._on_bell)
@@ -175,6 +175,9 @@ class MetricPanel(QFrame):
                 drawn += 1
         if drawn:
             self.lines.refresh()
+            if self._below_log != (self.spec.log_y and any(c.below_log for c in self.curves.values()
+                                                              if c.is_visible())):
+                self._update_legend()
         vb = self.plot.getPlotItem().getViewBox()
         if drawn and any(vb.autoRangeEnabled()):
             # Follow the new data here, not in the paint: a range changed while painting moves
@@ -256,6 +259,9 @@ class MetricPanel(QFrame):
         hidden = len(self.curves) - len(shown)
         if hidden:
             parts.append(f"({hidden} hidden)")
+        self._below_log = self.spec.log_y and any(c.below_log for c in shown)
+        if self._below_log:
+            parts.append("(values ≤ 0 not on the log scale)")
         self.header.set_legend("&nbsp;&nbsp; ".join(parts), [c.label for c in shown[:200]])
 
     # -- hover read-out and highlight ------------------------------------------------------------
