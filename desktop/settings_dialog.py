@@ -58,7 +58,8 @@ class SettingsDialog(QDialog):
         self.db_url.setPlaceholderText(f"default: sqlite:///{data_dir() / 'runbell.db'}")
         self.db_url.setAccessibleName("Database URL")
         self.db_url.setToolTip("A SQLAlchemy URL, e.g. sqlite:////path/runbell.db or "
-                               "postgresql+psycopg://user@host/db. Applies when Runbell restarts.")
+                               "postgresql+psycopg://user:password@host/db. A password is kept in the OS "
+                               "keyring, not in settings.json. Applies when Runbell restarts.")
         self.heartbeat = QSpinBox(self)
         self.heartbeat.setObjectName("settings-heartbeat")
         self.heartbeat.setRange(1, 24 * 60)

@@ -14,9 +14,10 @@ from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, tasks, ui_ctx, watc
 
 from desktop import theme  # noqa: E402
 from desktop.engine import quiet  # noqa: E402
-from desktop.engine.settings import EngineSettings, load_settings, save_settings  # noqa: E402
+from desktop.engine.settings import EngineSettings, configured_url, load_settings, save_settings  # noqa: E402
 from desktop.first_run import WelcomeDialog, should_welcome  # noqa: E402
-from store import automations, teams  # noqa: E402
+from store import automations, secrets, teams  # noqa: E402
+from tests.support.memory_keyring import memory_keyring  # noqa: E402, F401  (fixture)
 
 pytestmark = pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE)
 
@@ -57,6 +58,27 @@ def test_broken_settings_file_means_defaults(_private_home, caplog):
     assert "unreadable" in caplog.text
     with pytest.raises(ValueError):
         save_settings(EngineSettings(quiet_from="25:00", quiet_to="07:00"))
+
+
+def test_a_database_password_goes_to_the_keyring_not_the_settings_file(_private_home, memory_keyring,
+                                                                      monkeypatch):
+    url = "postgresql+psycopg://ml:s3cr%40t@db.example:5432/runbell?sslmode=require"
+    save_settings(EngineSettings(database_url=url))
+    text = (_private_home / "settings.json").read_text("utf-8")
+    assert "s3cr" not in text and "ml@db.example:5432/runbell" in text
+    assert list(memory_keyring.values.values()) == ["s3cr@t"]
+    assert configured_url() == url  # what the app and `runbell engine` open
+    monkeypatch.setenv("RUNBELL_DB", "sqlite:///elsewhere.db")
+    assert configured_url() == "sqlite:///elsewhere.db"
+
+
+def test_without_a_keyring_a_database_password_is_refused(_private_home, monkeypatch):
+    monkeypatch.setattr(secrets, "backend_problem", lambda: "no usable OS keyring backend")
+    with pytest.raises(ValueError, match="cannot be kept safely.*pgpass"):
+        save_settings(EngineSettings(database_url="postgresql+psycopg://ml:pw@db/runbell"))
+    assert not (_private_home / "settings.json").exists()
+    save_settings(EngineSettings(database_url="postgresql+psycopg://ml@db/runbell"))  # no password: fine
+    assert configured_url() == "postgresql+psycopg://ml@db/runbell"
 
 
 # --- settings dialog ------------------------------------------------------------------------------------

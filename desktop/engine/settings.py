@@ -12,7 +12,12 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import time, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from store import secrets
 from store.db import data_dir
+from store.errors import SecretBackendUnavailable
 
 log = logging.getLogger("runbell.engine.settings")
 
@@ -72,9 +77,38 @@ def load_settings() -> EngineSettings:
         return EngineSettings()
 
 
+def split_password(url: str) -> tuple[str, str | None]:
+    """(the URL without its password, the password or None)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url, None
+    if parsed.password is None:
+        return url, None
+    # URL.set() ignores None; the URL is a named tuple
+    return parsed._replace(password=None).render_as_string(hide_password=False), str(parsed.password)
+
+
+def _password_account(url_without_password: str) -> str:
+    return f"database/{url_without_password}"
+
+
 def save_settings(settings: EngineSettings) -> EngineSettings:
-    """Validate and write atomically (the engine never reads half a file)."""
+    """Validate and write atomically (the engine never reads half a file).
+
+    A database password goes to the OS keyring, never into the file; the file keeps the URL
+    without it and `configured_url` puts it back. With no keyring, saving one is refused.
+    """
     _checked(settings)
+    if settings.database_url:
+        bare, password = split_password(settings.database_url)
+        if password is not None:
+            try:
+                secrets.keyring_set(_password_account(bare), password)
+            except SecretBackendUnavailable as exc:
+                raise ValueError(f"the database password cannot be kept safely: {exc}. Leave it out of the "
+                                 "URL and use RUNBELL_DB or PostgreSQL's own ~/.pgpass instead") from exc
+            settings = replace(settings, database_url=bare)
     path = settings_file()
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(settings), indent=2), "utf-8")
@@ -84,5 +118,18 @@ def save_settings(settings: EngineSettings) -> EngineSettings:
 
 
 def configured_url(explicit: str | None = None) -> str | None:
-    """The database to open: `--db`, then RUNBELL_DB, then the settings file; None = the default."""
-    return explicit or os.environ.get("RUNBELL_DB") or load_settings().database_url or None
+    """The database to open: `--db`, then RUNBELL_DB, then the settings file (with its password
+    from the keyring); None = the default."""
+    chosen = explicit or os.environ.get("RUNBELL_DB")
+    if chosen:
+        return chosen
+    saved = load_settings().database_url
+    if not saved or split_password(saved)[1] is not None:
+        return saved or None
+    try:
+        password = secrets.keyring_get(_password_account(saved))
+    except SecretBackendUnavailable as exc:
+        log.warning("could not read the database password from the keyring: %s", exc)
+        return saved
+    return saved if password is None else make_url(saved).set(password=password).render_as_string(
+        hide_password=False)
