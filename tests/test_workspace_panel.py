@@ -10,11 +10,12 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialogButtonBox  # noqa: E402
 from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, seed_run, tasks, threshold_automation, ui_ctx, watcher  # noqa: E402, F401, E501
 
 from desktop.workspace.layout import PanelSpec  # noqa: E402
 from desktop.workspace.loading import Threshold  # noqa: E402
+from desktop.workspace.pattern_dialog import PatternDialog  # noqa: E402
 from desktop.workspace.thresholds import threshold_label  # noqa: E402
 from store import runs  # noqa: E402
 from test_workspace import make_view, project  # noqa: E402, F401 - the same workspace set-up
@@ -116,6 +117,19 @@ def test_add_panel_checks_the_regex_as_it_is_typed_and_shows_matching_metrics(qt
     assert sorted(panel.curves) == [(run.id, "train/loss"), (run.id, "val/loss")]
     with pytest.raises(ValueError, match="Not a valid regular expression"):
         panel.set_pattern("([")
+    with pytest.raises(ValueError, match="Enter a regular expression"):
+        panel.set_pattern(None)
+
+
+def test_the_pattern_dialog_has_room_for_its_longest_message(qtbot):
+    dialog = PatternDialog("Add panel", ["loss"])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    status = dialog.status
+    for text in ("loss", "([", "nothing-matches-this"):
+        dialog.edit.setText(text)
+        QApplication.processEvents()  # the layout settles on the next turn of the event loop
+        assert status.height() >= status.heightForWidth(status.width()), text  # all of the message
 
 
 def test_a_panel_turned_into_a_pattern_is_renamed_and_its_metric_gets_no_second_panel(
@@ -151,8 +165,17 @@ def test_log_y_switches_at_once_and_moves_threshold_lines_to_log_units(qtbot, ui
     assert -2 < lo < 1 and 5 < hi < 7  # decades at once, never a linear range read as exponents
     assert panel.threshold_lines[0].value() == pytest.approx(np.log10(0.9))
     panel.grab()  # a paint right away lays out a handful of decades
+    assert vb.autoRangeEnabled()[1]  # and the range still follows the data
+    runs.append_points(ui_ctx.db, run.id, [("loss", 50, 1e-4, 60.0)])
+    qtbot.waitUntil(lambda: vb.viewRange()[1][0] < -3.9, timeout=10_000)
     panel.set_log_y(False)
     assert vb.viewRange()[1][1] > 1e5 and panel.threshold_lines[0].value() == pytest.approx(0.9)
+    assert vb.autoRangeEnabled()[1]
+    threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="neg", metric="loss", threshold=-3.0)
+    qtbot.waitUntil(lambda: len(panel.threshold_lines) == 2, timeout=5000)
+    panel.set_log_y(True)
+    assert len(panel.threshold_lines) == 1 and "1 alert line at ≤ 0 not on the log scale" in panel.legend_label.text()
+    panel.set_log_y(False)
     assert "≤ 0" not in panel.legend_label.text()
     below = seed_run(ui_ctx.db, project.id, {"loss": [-1.0, 0.0, 2.0]}, name="below")
     qtbot.waitUntil(lambda: drawn(view, below.id, "loss", 3), timeout=10_000)

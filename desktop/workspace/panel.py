@@ -240,6 +240,7 @@ class MetricPanel(QFrame):
             item.removeItem(line)
         self._lines = threshold_lines(item, self._thresholds, self._palette_color(QPalette.ColorRole.Base, alpha=190),
                                       log_y=self.spec.log_y)
+        self._update_legend()  # it says when a log axis has no place for an alert's line
 
     @property
     def threshold_lines(self) -> list[pg.InfiniteLine]:
@@ -262,6 +263,9 @@ class MetricPanel(QFrame):
         self._below_log = self.spec.log_y and any(c.below_log for c in shown)
         if self._below_log:
             parts.append("(values ≤ 0 not on the log scale)")
+        unplaced = sum(1 for t in self._thresholds if self.spec.log_y and t.value <= 0)
+        if unplaced:
+            parts.append(f"({unplaced} alert line{'s' if unplaced > 1 else ''} at ≤ 0 not on the log scale)")
         self.header.set_legend("&nbsp;&nbsp; ".join(parts), [c.label for c in shown[:200]])
 
     # -- hover read-out and highlight ------------------------------------------------------------
@@ -306,8 +310,9 @@ class MetricPanel(QFrame):
         if self.spec.y_range is None:
             # Until the next frame re-reads the curves, the old range would be read in the new
             # units: linear values as powers of ten make the log axis lay out 1e5 decades.
-            vb.setYRange(*log_range(lo, hi) if on else (10.0 ** max(-300.0, min(300.0, lo)),
-                                                          10.0 ** max(-300.0, min(300.0, hi))), padding=0)
+            y_range = log_range(lo, hi) if on else (10.0 ** max(-300.0, min(300.0, lo)),
+                                                     10.0 ** max(-300.0, min(300.0, hi)))
+            vb.setRange(yRange=y_range, padding=0, disableAutoRange=False)  # the next frame follows the data
         self.set_thresholds(self._thresholds)  # a log axis places lines at log10(value)
         self.mark_all_dirty()  # the curves hand log10 values to a log axis
         self.render()

@@ -14,7 +14,7 @@ SHOWN_MATCHES = 6
 
 def pattern_error(pattern: str) -> str:
     """Why `pattern` cannot select metrics, or "" when it can."""
-    if not pattern.strip():
+    if not isinstance(pattern, str) or not pattern.strip():
         return "Enter a regular expression, e.g. ^train/ or loss$"
     try:
         re.compile(pattern)
@@ -35,6 +35,8 @@ class PatternDialog(QDialog):
         self.status = QLabel(self)
         self.status.setObjectName("pattern-status")
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing())  # room for an error
+        self.setMinimumWidth(460)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
         self.buttons.accepted.connect(self.accept)
