@@ -12,6 +12,7 @@ from desktop.workspace.axes import MajorOnlyAxis
 from desktop.workspace.bounds import snap_out
 from desktop.workspace.curves import robust_range
 from desktop.workspace.decimate import peak_decimate
+from desktop.workspace.gridlines import GridLines
 from desktop.workspace.lines import PanelLines
 
 RED, BLUE = QColor("#ff0000"), QColor("#0000ff")
@@ -129,3 +130,30 @@ def test_ignoring_outliers_drops_a_lone_spike_but_keeps_a_falling_losss_first_st
     loss = np.geomspace(2.3, 0.1, 200)
     assert robust_range(loss) == [0.1, 2.3]  # steep but no outlier: the whole curve
     assert robust_range(np.array([5.0, 5.0, 5.0, 5.0, 900.0])) == [5.0, 5.0]
+
+
+def test_grid_lines_sit_on_the_labelled_ticks_and_follow_the_view(qtbot):
+    widget = pg.PlotWidget(axisItems={"left": MajorOnlyAxis("left")})
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.setBackground("w")
+    item = widget.getPlotItem()
+    grid = GridLines(item.getAxis("bottom"), item.getAxis("left"))
+    grid.set_color(QColor("black"))
+    item.getViewBox().addItem(grid, ignoreBounds=True)
+    item.setRange(xRange=(0, 100), yRange=(0, 1), padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.grab()
+    vertical = sorted(line.x1() for line in grid._cache[1] if line.x1() == line.x2())
+    assert vertical and all(v % 10 == 0 for v in vertical) and 40 in vertical
+    assert item.getAxis("left").grid is False  # the axes draw no grid of their own
+    image = widget.grab().toImage()
+    vb = item.getViewBox()
+    at_40 = vb.mapViewToScene(pg.Point(40, 0.5))
+    pos = widget.mapFromScene(at_40)
+    beside = widget.mapFromScene(vb.mapViewToScene(pg.Point(45, 0.5)))
+    assert image.pixelColor(pos.x(), pos.y()).lightness() < image.pixelColor(beside.x(), beside.y()).lightness()
+    item.setRange(xRange=(1000, 1100), yRange=(0, 1), padding=0)
+    widget.grab()
+    assert min(line.x1() for line in grid._cache[1] if line.x1() == line.x2()) >= 1000

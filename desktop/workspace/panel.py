@@ -19,6 +19,7 @@ from desktop.workspace.bounds import DataBoundsViewBox, Range, log_range, snap_o
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
 from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
+from desktop.workspace.gridlines import GridLines
 from desktop.workspace.hover import nearest_point
 from desktop.workspace.layout import PanelSpec
 from desktop.workspace.lines import PanelLines
@@ -88,7 +89,8 @@ class MetricPanel(QFrame):
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
         # The curves arrive clipped and peak-decimated already (curves.py).
-        item.showGrid(x=True, y=True, alpha=0.15)
+        self.grid = GridLines(item.getAxis("bottom"), item.getAxis("left"))  # not showGrid: see gridlines.py
+        item.getViewBox().addItem(self.grid, ignoreBounds=True)
         item.hideButtons()
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
         self._marker.setZValue(50)
@@ -368,6 +370,7 @@ class MetricPanel(QFrame):
         item.setAxisItems({"bottom": axis})
         item.setLabel("bottom", AXIS_TITLES[self.spec.x_mode])
         self._style_axis(axis)
+        self.grid.set_axes(axis, item.getAxis("left"))
 
     def _apply_y(self) -> None:
         item = self.plot.getPlotItem()
@@ -436,4 +439,5 @@ class MetricPanel(QFrame):
         self.plot.setBackground(self._palette_color(QPalette.ColorRole.Base))
         for name in ("left", "bottom"):
             self._style_axis(self.plot.getAxis(name))
+        self.grid.set_color(self._palette_color(QPalette.ColorRole.Text))
         self._marker.setPen(pg.mkPen(self._palette_color(QPalette.ColorRole.Base), width=1.5))
