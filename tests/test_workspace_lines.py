@@ -157,3 +157,19 @@ def test_grid_lines_sit_on_the_labelled_ticks_and_follow_the_view(qtbot):
     item.setRange(xRange=(1000, 1100), yRange=(0, 1), padding=0)
     widget.grab()
     assert min(line.x1() for line in grid._cache[1] if line.x1() == line.x2()) >= 1000
+
+
+def test_grid_lines_on_a_date_axis_wait_for_its_first_layout(qtbot):
+    widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem("bottom")})
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    item = widget.getPlotItem()
+    grid = GridLines(item.getAxis("bottom"), item.getAxis("left"))
+    item.getViewBox().addItem(grid, ignoreBounds=True)
+    item.setRange(xRange=(1.7e9, 1.7e9 + 3600), yRange=(0, 1), padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.grab()  # the date axis measures its labels in its first paint; the grid asks again
+    qtbot.waitUntil(lambda: grid._cache is not None, timeout=5000)
+    vertical = [line.x1() for line in grid._cache[1] if line.x1() == line.x2()]
+    assert vertical and all(1.7e9 <= x <= 1.7e9 + 3600 for x in vertical)

@@ -6,9 +6,13 @@ that was a third of each frame. This item draws the same lines with one `drawLin
 """
 from __future__ import annotations
 
+import logging
+
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
+
+log = logging.getLogger("runbell.workspace")
 
 GRID_ALPHA = 38  # of 255: as faint as pyqtgraph's showGrid(alpha=0.15)
 MAX_LINES = 12  # per axis
@@ -42,24 +46,36 @@ class GridLines(pg.GraphicsObject):
         self.prepareGeometryChange()
 
     def paint(self, p: QPainter, *_args: object) -> None:
+        try:
+            self._paint(p)
+        except Exception:  # an exception escaping paint() takes the whole process down
+            log.exception("could not draw a panel's grid")
+
+    def _paint(self, p: QPainter) -> None:
         vb = self.getViewBox()
         if vb is None:
             return
         (x0, x1), (y0, y1) = vb.viewRange()
         key = (x0, x1, y0, y1, vb.width(), vb.height(), self._axes)
         if self._cache is None or self._cache[0] != key:
-            lines = [QLineF(x, y0, x, y1) for x in self._ticks(self._axes[0], x0, x1, vb.width())]
-            lines += [QLineF(x0, y, x1, y) for y in self._ticks(self._axes[1], y0, y1, vb.height())]
-            self._cache = (key, lines)
+            xs = self._ticks(self._axes[0], x0, x1, vb.width())
+            ys = self._ticks(self._axes[1], y0, y1, vb.height())
+            if xs is None or ys is None:  # an axis not laid out yet: no grid this once
+                self.update()
+                return
+            self._cache = (key, [QLineF(x, y0, x, y1) for x in xs] + [QLineF(x0, y, x1, y) for y in ys])
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(self._pen)
         p.drawLines(self._cache[1])
 
     @staticmethod
-    def _ticks(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list[float]:
-        """The finest tick level with at most MAX_LINES ticks (one line per labelled tick)."""
+    def _ticks(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list[float] | None:
+        """The finest tick level with at most MAX_LINES ticks (one line per labelled tick);
+        None while the axis cannot tell yet (a date axis measures its labels when first painted)."""
         if size <= 0 or not hi > lo:
             return []
+        if isinstance(axis, pg.DateAxisItem) and not hasattr(axis, "fontMetrics"):
+            return None
         found: list[float] = []
         for _spacing, values in axis.tickValues(lo, hi, size):
             if found and len(found) + len(values) > MAX_LINES:

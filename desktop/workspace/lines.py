@@ -9,10 +9,14 @@ so the hover read-out and the tests read a line the same way.
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter, QPen, QPolygonF
+
+log = logging.getLogger("runbell.workspace")
 
 PAD_PX = 3.0  # pen width beyond the points, in pixels, so repaints cover the whole stroke
 
@@ -132,6 +136,12 @@ class PanelLines(pg.GraphicsObject):
         return (r.left(), r.right()) if ax == 0 else (r.top(), r.bottom())
 
     def paint(self, p: QPainter, *_args: object) -> None:
+        try:
+            self._paint(p)
+        except Exception:  # an exception escaping paint() takes the whole process down
+            log.exception("could not draw a panel's lines")
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         for line in sorted(self.lines, key=lambda ln: (ln.on_top, ln.layer)):
             if line._visible:
