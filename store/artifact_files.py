@@ -1,4 +1,8 @@
-"""The artifact file store: each file's content once, under data_dir()/artifacts/<sha256>."""
+"""The artifact file store: each file's content once, under <root>/<sha256>.
+
+The root is RUNBELL_ARTIFACTS when set (a team sharing one PostgreSQL database points every
+machine at one shared folder), else data_dir()/artifacts.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +16,12 @@ from store.db import data_dir
 _CHUNK = 1 << 20
 
 
+ROOT_ENV = "RUNBELL_ARTIFACTS"
+
+
 def store_root() -> Path:
-    root = data_dir() / "artifacts"
+    configured = os.environ.get(ROOT_ENV)
+    root = Path(configured).expanduser() if configured else data_dir() / "artifacts"
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -28,6 +28,7 @@ def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RUNBELL_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("RUNBELL_DB", raising=False)
+    monkeypatch.delenv("RUNBELL_ARTIFACTS", raising=False)
     return home
 
 

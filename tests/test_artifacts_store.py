@@ -128,6 +128,16 @@ def _write(tmp_path: Path, name: str, content: bytes) -> Path:
     return path
 
 
+def test_artifact_files_go_to_the_shared_folder_a_team_configures(db, project, tmp_path, monkeypatch):
+    shared = tmp_path / "team-share" / "runbell-artifacts"
+    monkeypatch.setenv("RUNBELL_ARTIFACTS", str(shared))
+    with rb.init(project="digits", db_url=db.url, username="alice") as run:
+        version = run.log_artifact(_write(tmp_path, "model.npz", b"weights"), name="digits-mlp", type="model")
+    [stored] = version.files
+    assert (shared / stored.digest).read_bytes() == b"weights"
+    assert artifact_files.blob_path(stored.digest) == shared / stored.digest
+
+
 def test_log_artifact_copies_files_by_digest_and_dedupes(db, project, tmp_path):
     folder = tmp_path / "model"
     (folder / "sub").mkdir(parents=True)
