@@ -22,6 +22,7 @@ from desktop.guard import alive
 from desktop.page_helpers import Reloader, change_then_reload, confirm, error_label, show_message, user_message
 from desktop.registries.automations_tab import RegistryAutomationsTab, RegistryHistoryTab
 from desktop.registries.detail import VIEWER_REGISTRY_TOOLTIP, VersionDetail
+from desktop.registries.manage import RegistryButtons, RegistryNameDialog
 from desktop.registries.versions_model import LinkedVersionsModel
 from desktop.store_watcher import StoreWatcher
 from desktop.tasks import TaskRunner
@@ -98,6 +99,9 @@ class RegistriesPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("registry-tabs")
         self.tabs.setDocumentMode(True)
+        self.registry_buttons = RegistryButtons(self.new_registry, self.rename_registry, self.delete_registry)
+        self._registries: list[ae.Registry] = []
+        self.last_dialog: QWidget | None = None
         self._build_layout(title)
 
         self.reloader = Reloader(self._tasks, self._fetch, self._apply, self._failed, parent=self)
@@ -122,6 +126,7 @@ class RegistriesPage(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("<b>Registries</b>"))
         left_layout.addWidget(self.list, 1)
+        left_layout.addWidget(self.registry_buttons)
         left_layout.addWidget(QLabel("<b>Collections</b>"))
         left_layout.addWidget(self.collections, 2)
         middle = QWidget()
@@ -185,6 +190,8 @@ class RegistriesPage(QWidget):
             return  # the user navigated while it loaded; the reload already queued shows the new place
         self._want_registry, self._want_collection = snap.registry_id, snap.collection_id
         self._role = snap.role
+        self._registries = snap.registries
+        self.registry_buttons.update_for(self.current_registry(), snap.role, self._ctx.can_edit)
         _fill(self.list, [(r.name, r.id, r.description) for r in snap.registries], snap.registry_id)
         _fill(self.collections, [(f"{c.name}  ({c.version_count})", c.id, c.type) for c in snap.collections],
               snap.collection_id)
@@ -193,7 +200,8 @@ class RegistriesPage(QWidget):
         self.role_label.setText(f"Your role in <b>{escape(name)}</b>: {snap.role}")
         self.empty.setText("" if snap.links else
                            "No linked versions yet. Link one from a training script with "
-                           "<tt>run.link_artifact(version, registry=\"Model\", collection=\"…\")</tt>.")
+                           f"<tt>run.link_artifact(version, registry=\"{escape(name or 'Model')}\", "
+                           "collection=\"…\")</tt>.")
         self.empty.setVisible(not snap.links)
         row = self.model.row_of(self._want_link) if self._want_link is not None else -1
         if row < 0 and snap.links:
@@ -292,6 +300,64 @@ class RegistriesPage(QWidget):
         self.last_wizard = wizard
         wizard.open()
         return wizard
+
+    def current_registry(self) -> ae.Registry | None:
+        return next((r for r in self._registries if r.id == self._want_registry), None)
+
+    # -- creating, renaming, deleting registries -----------------------------------------------
+
+    def new_registry(self) -> RegistryNameDialog:
+        dialog = RegistryNameDialog("New registry", self.registry_names(), with_description=True, parent=self)
+        dialog.accepted.connect(lambda: self._create(dialog.name.text().strip(), dialog.description.text().strip()))
+        return self._open(dialog)
+
+    def rename_registry(self) -> RegistryNameDialog | None:
+        registry = self.current_registry()
+        if registry is None:
+            return None
+        dialog = RegistryNameDialog("Rename registry", self.registry_names(), current=registry.name, parent=self)
+        db, username = self._ctx.db, self._ctx.user.username
+        dialog.accepted.connect(lambda: self._change(
+            lambda: registries.rename_registry(db, registry.id, dialog.name.text().strip(), username=username),
+            "Could not rename the registry"))
+        return self._open(dialog)
+
+    def delete_registry(self) -> QWidget | None:
+        registry = self.current_registry()
+        if registry is None:
+            return None
+        db, username = self._ctx.db, self._ctx.user.username
+
+        def delete() -> None:
+            self._want_registry = self._want_collection = self._want_link = None
+            self._change(lambda: registries.delete_registry(db, registry.id, username=username),
+                         "Could not delete the registry")
+
+        self.last_dialog = confirm(
+            self, object_name="registry-delete-confirm", title="Delete registry",
+            text=f"Delete the registry “{registry.name}” with its collections and links?",
+            details="The artifact versions in projects stay; only their links into this registry go.",
+            confirm_text="Delete", on_confirm=delete)
+        return self.last_dialog
+
+    def _create(self, name: str, description: str) -> None:
+        db, team_id, username = self._ctx.db, self._ctx.team.id, self._ctx.user.username
+
+        def created(registry: ae.Registry) -> None:
+            self._want_registry, self._want_collection, self._want_link = registry.id, None, None
+            self.reloader.request(immediate=True)
+
+        show_message(self.message, "")
+        self._tasks.run(
+            lambda: registries.create_registry(db, team_id, name, username=username, description=description),
+            alive(self, created),
+            alive(self, lambda exc: show_message(self.message, f"Could not create the registry: {user_message(exc)}")))
+
+    def _open(self, dialog: QWidget) -> QWidget:
+        dialog.finished.connect(dialog.deleteLater)
+        self.last_dialog = dialog
+        dialog.open()
+        return dialog
 
     # -- changes ------------------------------------------------------------------------------
 

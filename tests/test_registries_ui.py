@@ -150,3 +150,45 @@ def test_a_registry_viewer_sees_but_cannot_change(qtbot, db, viewer_ctx, tasks, 
     with pytest.raises(PermissionDenied):
         registry_links.add_alias(db, linked[1].id, "production", username=viewer_ctx.user.username)
     assert registry_links.alias_holder(db, linked[0].collection_id, "production").id == linked[0].id
+
+
+def test_custom_registries_are_created_renamed_and_deleted_from_the_tab(qtbot, db, admin_ctx, tasks, watcher,
+                                                                         linked):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    page = _page(qtbot, admin_ctx, tasks, watcher, rows=2)
+    buttons = page.registry_buttons
+    assert buttons.new.isEnabled() and not buttons.rename.isEnabled()  # Model is built in
+    assert "built in" in buttons.rename.toolTip()
+    dialog = page.new_registry()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.name.setText("model")  # taken, ignoring case
+    assert not ok.isEnabled() and "already has a registry named 'model'" in dialog.problem.text()
+    dialog.name.setText("eval sets")
+    assert not ok.isEnabled() and "not valid" in dialog.problem.text()
+    dialog.name.setText("Eval-sets")
+    dialog.description.setText("held-out evaluation data")
+    assert ok.isEnabled() and dialog.problem.text() == ""
+    save_screenshot(dialog, "registry-new-dialog.png")
+    ok.click()
+    qtbot.waitUntil(lambda: page.current_registry() is not None and page.current_registry().name == "Eval-sets",
+                    timeout=5000)
+    assert sorted(page.registry_names()) == ["Dataset", "Eval-sets", "Model"]
+    save_screenshot(page, "registries-custom.png")
+    assert buttons.rename.isEnabled() and buttons.delete.isEnabled()
+    rename = page.rename_registry()
+    rename.name.setText("Evaluation")
+    rename.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: "Evaluation" in page.registry_names(), timeout=5000)
+    assert [r.description for r in registries.list_registries(db, admin_ctx.team.id)
+            if r.name == "Evaluation"] == ["held-out evaluation data"]
+    page.delete_registry()
+    _box(qtbot, page, "registry-delete-confirm").findChild(QPushButton, "confirm-yes").click()
+    qtbot.waitUntil(lambda: "Evaluation" not in page.registry_names(), timeout=5000)
+    assert {r.name for r in registries.list_registries(db, admin_ctx.team.id)} == {"Model", "Dataset"}
+
+
+def test_team_viewers_cannot_create_registries_from_the_tab(qtbot, viewer_ctx, tasks, watcher, linked):
+    page = _page(qtbot, viewer_ctx, tasks, watcher, rows=2)
+    assert not page.registry_buttons.new.isEnabled()
+    assert "viewers" in page.registry_buttons.new.toolTip()
