@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from desktop.alert_spec import AGGREGATIONS, OPERATORS, QuickAlert, default_name, parse_threshold
 from desktop.context import AppContext
+from desktop.engine import conditions
 from desktop.guard import alive
 from desktop.tasks import TaskRunner
 from store import automations, integrations, runs
@@ -124,7 +125,7 @@ class BellDialog(QDialog):
         self.aggregation_combo.addItems(list(AGGREGATIONS))
         self.window_spin = QSpinBox(self)
         self.window_spin.setObjectName("bell-window")
-        self.window_spin.setRange(1, 100_000)
+        self.window_spin.setRange(1, conditions.MAX_WINDOW)  # what the engine accepts
         self.window_spin.setValue(5)
         self.window_spin.setSuffix(" values")
         self.window_spin.setToolTip("How many of the most recent values to aggregate")

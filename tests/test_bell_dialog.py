@@ -75,6 +75,7 @@ def test_saving_stores_the_original_threshold_shape_with_a_desktop_action(qtbot,
     assert dialog.metric_label.text() == "val/acc"
     assert not dialog.metric_warning.isVisible()
     assert dialog.aggregation_combo.currentText() == "Average" and dialog.window_spin.value() == 5
+    assert dialog.window_spin.maximum() == 10_000  # no larger window than the engine evaluates
     type_threshold(qtbot, dialog, "0.9")
     assert not dialog.slack_check.isEnabled() and dialog.slack_hint.text() == NO_SLACK_HINT
     with qtbot.waitSignal(dialog.saved, timeout=10_000) as saved:

@@ -154,6 +154,12 @@ def test_one_bad_automation_is_reported_once_and_does_not_stop_others(evaluator,
     zero = world.automation(name="zero window", action_type="NO_OP", event_filter={
         "run_filter": '{"$and": []}', "run_metric_filter": {"threshold_filter": {
             "name": "val/acc", "agg_op": "MAX", "window_size": 0, "cmp_op": "$gt", "threshold": 0.5}}})
+    # written by hand into the database: shapes no validation would let through
+    odd = world.automation(name="odd shape", action_type="NO_OP", event_filter={
+        "run_filter": '{"$and": []}', "run_metric_filter": {"threshold_filter": ["val/acc", 0.5]}})
+    huge = world.automation(name="huge repeat", action_type="NO_OP", event_filter={
+        "run_filter": '{"display_name": {"$regex": "a{99999999999}"}}', "run_metric_filter": {"threshold_filter": {
+            "name": "val/acc", "agg_op": None, "cmp_op": "$gt", "threshold": 0.5}}})
     good = world.automation(name="good", action_type="NO_OP", agg=None, threshold=0.5)
     run = world.run()
     world.log(run, "val/acc", [0.9])
@@ -164,6 +170,9 @@ def test_one_bad_automation_is_reported_once_and_does_not_stop_others(evaluator,
     assert bad_exec.status == "failed" and "run filter is not valid JSON" in bad_exec.reason
     [zero_exec] = world.executions(zero)
     assert "at least 1 value" in zero_exec.reason
+    for automation in (odd, huge):
+        [failed] = world.executions(automation)
+        assert failed.status == "failed" and "cannot fire" in failed.reason, failed.reason
     assert [x.status for x in world.executions(good)] == ["finished"]
     assert "broken" in caplog.text
 

@@ -140,6 +140,26 @@ def item(**overrides):
                    integration={"kind": "webhook", "name": "gone"})), "no webhook integration named 'gone'"),
     (document(item(), item()), "two automations named 'a'"),
     (document(item(cooldownSeconds=-1)), "cooldownSeconds"),
+    # wrong JSON types are refused, never coerced ("false" must not become an enabled automation)
+    (document(item(enabled="false")), "enabled must be true or false, not \"false\""),
+    (document(item(name=None)), "name must be text, not null"),
+    (document(item(name=["a"])), "name must be text"),
+    (document(item(name="  ")), "name is empty"),
+    (document(item(triggeredActionConfig="x")), "triggeredActionConfig must be an object or null"),
+    (document(item(scope="digits")), "scope must be an object or null"),
+    (document(item(scope={"projectName": ["digits"]})), "scope.projectName must be text"),
+    (document(item(triggeredActionType=["NO_OP"])), "triggeredActionType must be text"),
+    (document(item(scopeType="TEAM")), "run events exist only at project scope"),
+    (document(item(scopeType="GLOBAL")), "scopeType must be PROJECT or TEAM"),
+    (document(item(cooldownSeconds=10 ** 30)), "cooldownSeconds must be a whole number of seconds from 0"),
+    (document(item(triggeredActionType="DESKTOP_NOTIFICATION", triggeredActionConfig={"severity": "BOGUS"})),
+     "unknown severity 'BOGUS'"),
+    (document(item(triggeredActionType="DESKTOP_NOTIFICATION", triggeredActionConfig={"title": 5})),
+     "the action's title must be text, not int"),
+    (document(item(eventFilter={"run_filter": '{"display_name": {"$regex": "a{99999999999}"}}',
+                                "run_metric_filter": {"threshold_filter": {
+                                    "name": "loss", "agg_op": None, "window_size": 1, "cmp_op": "$gt",
+                                    "threshold": 1}}})), "is not valid: the repetition number is too large"),
 ])
 def test_clear_errors_and_nothing_written(world, text, message):  # noqa: F811
     with pytest.raises(ValidationError, match=message):

@@ -137,3 +137,13 @@ def test_signature_is_base64_hmac_sha256_of_the_raw_body():
 @pytest.mark.parametrize("template", ["", "   "])
 def test_empty_template_sends_an_empty_object(template):
     assert webhook.render_body(template, {}, {}) == "{}"
+
+
+def test_strict_json_refuses_nan_and_infinity():
+    from desktop.engine import templating
+
+    assert templating.loads_strict('{"a": 1.5, "b": "NaN"}') == {"a": 1.5, "b": "NaN"}
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(json.JSONDecodeError, match=f"{literal} is not valid JSON"):
+            templating.loads_strict('{"a": ' + literal + "}")
+    assert any("NaN is not valid JSON" in p for p in templating.check_json_template('{"a": NaN}', []))

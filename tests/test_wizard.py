@@ -78,6 +78,8 @@ def test_event_fields_validate_as_you_type(qtbot, ui_ctx, project, tasks):
     retype(qtbot, form.window, "5")
     retype(qtbot, page.name_regex, "exp-(")
     assert not page.isComplete() and "regular expression" in page.error.text()
+    retype(qtbot, page.name_regex, "a{99999999999}")  # re raises OverflowError, not re.error, for this
+    assert not page.isComplete() and "repetition number is too large" in page.error.text()
     retype(qtbot, page.name_regex, "^exp-")
     assert page.isComplete() and not page.error.isVisible()
     assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()

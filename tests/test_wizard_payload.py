@@ -113,3 +113,18 @@ def test_keyboard_enter_picks_the_completion(qtbot, ui_ctx, project, tasks):
     qtbot.keyClick(popup, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "${run_name}" in editor.toPlainText(), timeout=5_000)
     assert editor.toPlainText() == '{"r": "${run_name}'
+
+
+def test_nan_is_not_json_and_big_payloads_are_checked_once_typing_pauses(qtbot, ui_ctx, project, tasks):
+    webhook_row(ui_ctx.db, ui_ctx.team.id)
+    wizard = open_wizard(qtbot, ui_ctx, project, tasks, initial={"action_type": "GENERIC_WEBHOOK"})
+    page = wizard.action_page
+    page.payload.setPlainText('{"a": NaN}')  # Python's json takes it; strict receivers do not
+    assert not page.isComplete() and "NaN is not valid JSON" in page.error.text()
+    big = json.dumps({"rows": ["x" * 100] * 400})  # ~42,000 characters
+    page.payload.setPlainText(big)
+    assert not page.isComplete()  # Next waits while the check is pending
+    qtbot.waitUntil(page.isComplete, timeout=5000)
+    page.payload.setPlainText(json.dumps({"rows": ["x" * 1000] * 300}))  # over 256 KiB
+    qtbot.waitUntil(lambda: "keep it under" in page.error.text(), timeout=5000)
+    assert not page.isComplete()

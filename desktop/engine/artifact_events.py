@@ -40,6 +40,7 @@ from store.db import Database
 from store.errors import StoreError
 
 from desktop.engine import firing, templating
+from desktop.engine.regex import compile_regex
 
 if TYPE_CHECKING:
     from desktop.engine.evaluator import Evaluator
@@ -132,10 +133,7 @@ def _cond(expr: Any, field: str | None) -> Cond:
         raise ValueError(f"one operator per condition, not {dict(test)!r}")
     (op, value), = test.items()
     if op == "$regex":
-        try:
-            re.compile(str(value))
-        except re.error as exc:
-            raise ValueError(f"the {name} regex {value!r} is not valid: {exc}") from None
+        compile_regex(str(value), f"{name} regex")
         return Cond(name, op, str(value))
     if op == "$eq":
         return Cond(name, op, str(value))

@@ -268,6 +268,8 @@ class Evaluator:
                 parsed: Any = parse()
             except ValueError as exc:
                 parsed = exc
+            except Exception as exc:  # a row written by hand or by an older Runbell: report it, go on
+                parsed = ValueError(f"{type(exc).__name__}: {exc}")
             self._parsed[key] = parsed
         parsed = self._parsed[key]
         if isinstance(parsed, ValueError):

@@ -31,12 +31,14 @@ from store.db import Database
 from store.errors import NotFound, ValidationError
 
 from desktop.engine import run_events, sdk
+from desktop.engine.regex import compile_regex
 
 FORMAT = "runbell-automations"
 VERSION = 1
 ON_CONFLICT = ("error", "rename", "skip")
 ARTIFACT_EVENTS = ("ADD_ARTIFACT_ALIAS", "ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG", "CREATE_ARTIFACT",
                    "LINK_ARTIFACT", "UNLINK_ARTIFACT", "ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG")
+MAX_COOLDOWN = 10 * 365 * 24 * 3600
 _FIELDS = {"name", "description", "enabled", "scopeType", "scope", "triggeringEventType", "eventFilter",
            "triggeredActionType", "triggeredActionConfig", "integration", "cooldownSeconds", "createdBy"}
 
@@ -93,10 +95,7 @@ def validate_event(event_type: str, event_filter: Any) -> None:
         if not isinstance(inner, Mapping):
             raise ValueError("the artifact event filter must be an object")
         for pattern in re.findall(r'"\$regex":\s*("(?:[^"\\]|\\.)*")', json.dumps(inner)):
-            try:
-                re.compile(json.loads(pattern))
-            except re.error as exc:
-                raise ValueError(f"the regular expression {json.loads(pattern)!r} is not valid: {exc}") from None
+            compile_regex(json.loads(pattern), "regular expression")
     else:
         raise ValueError(f"unknown event type {event_type!r}")
 
@@ -129,6 +128,10 @@ def _prepare(db: Database, team_id: int, index: int, item: Any, project_map: Map
     for required in ("name", "triggeringEventType", "eventFilter", "triggeredActionType"):
         if required not in item:
             raise _problem(index, item, f"{required} is missing")
+    try:
+        _check_types(item)
+    except ValueError as exc:
+        raise _problem(index, item, str(exc)) from None
     event_type, action_type = item["triggeringEventType"], item["triggeredActionType"]
     event_filter = item["eventFilter"]
     if isinstance(event_filter, str):  # GraphQL sends it as a JSON string
@@ -144,6 +147,8 @@ def _prepare(db: Database, team_id: int, index: int, item: Any, project_map: Map
     except ValueError as exc:
         raise _problem(index, item, str(exc)) from None
     project_id = None
+    if item.get("scopeType", "PROJECT") == "TEAM" and event_type in run_events.RUN_EVENTS:
+        raise _problem(index, item, "run events exist only at project scope (scopeType PROJECT)")
     if item.get("scopeType", "PROJECT") == "PROJECT":
         name = (item.get("scope") or {}).get("projectName")
         target = project_map.get(name, name) if name is not None else None
@@ -151,12 +156,36 @@ def _prepare(db: Database, team_id: int, index: int, item: Any, project_map: Map
             raise _problem(index, item, "scope.projectName is missing for a PROJECT automation")
         project_id = target if isinstance(target, int) else teams.get_or_create_project(db, team_id, str(target)).id
     cooldown = item.get("cooldownSeconds", automations.DEFAULT_COOLDOWN_SECONDS)
-    if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
-        raise _problem(index, item, "cooldownSeconds must be a whole number of seconds ≥ 0")
-    return dict(team_id=team_id, project_id=project_id, name=str(item["name"]).strip(),
-                description=str(item.get("description") or ""), enabled=bool(item.get("enabled", True)),
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int) or not 0 <= cooldown <= MAX_COOLDOWN:
+        raise _problem(index, item, f"cooldownSeconds must be a whole number of seconds from 0 to {MAX_COOLDOWN}")
+    return dict(team_id=team_id, project_id=project_id, name=item["name"].strip(),
+                description=item.get("description") or "", enabled=item.get("enabled", True),
                 created_by=str(item.get("createdBy") or ""), event_type=event_type, event_filter=event_filter,
                 action_type=action_type, action_config=config, cooldown_seconds=cooldown)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {  # a field's JSON type when present (null allowed where listed)
+    "name": (str,), "description": (str, type(None)), "enabled": (bool,), "scopeType": (str,),
+    "scope": (dict, type(None)), "triggeringEventType": (str,), "eventFilter": (dict, str),
+    "triggeredActionType": (str,), "triggeredActionConfig": (dict, type(None)),
+    "integration": (dict, type(None)), "createdBy": (str, type(None)),
+}
+_JSON_NAMES = {str: "text", bool: "true or false", dict: "an object", type(None): "null"}
+
+
+def _check_types(item: Mapping[str, Any]) -> None:
+    """Every field has its JSON type: "false" (text) must not turn into an enabled automation."""
+    for field, allowed in _TYPES.items():
+        if field in item and not isinstance(item[field], allowed):
+            wanted = " or ".join(_JSON_NAMES[t] for t in allowed)
+            raise ValueError(f"{field} must be {wanted}, not {json.dumps(item[field])[:40]}")
+    if not item["name"].strip():
+        raise ValueError("name is empty")
+    if item.get("scopeType", "PROJECT") not in ("PROJECT", "TEAM"):
+        raise ValueError(f"scopeType must be PROJECT or TEAM, not {item['scopeType']!r}")
+    name = (item.get("scope") or {}).get("projectName")
+    if name is not None and not isinstance(name, str):
+        raise ValueError("scope.projectName must be text")
 
 
 def _free_name(name: str, taken: set[str]) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 from store import entities as e
 
+from desktop.engine.regex import compile_regex
+
 MATCH_ALL = '{"$and": []}'
 FIELDS = {"display_name": "display_name", "name": "display_name", "username": "username",
           "user": "username", "tags": "tags", "id": "id", "state": "state", "group": "group"}
@@ -74,10 +76,7 @@ def _check_field_expr(field: str, value: Any) -> None:
         if op == "$regex":
             if not isinstance(arg, str):
                 raise ValueError(f"the {field} regular expression must be text")
-            try:
-                _compile(arg, str(value.get("$options", "")))
-            except re.error as exc:
-                raise ValueError(f"the {field} regular expression {arg!r} is invalid: {exc}") from exc
+            _compile(arg, str(value.get("$options", "")))  # ValueError when unusable
         elif op in ("$in", "$nin") and not isinstance(arg, list):
             raise ValueError(f"{op} on {field} takes a list")
         elif op == "$not":
@@ -86,8 +85,7 @@ def _check_field_expr(field: str, value: Any) -> None:
 
 @lru_cache(maxsize=512)
 def _compile(pattern: str, options: str = "") -> re.Pattern[str]:
-    flags = re.IGNORECASE if "i" in options else 0
-    return re.compile(pattern, flags)
+    return compile_regex(pattern, "run filter regular expression", re.IGNORECASE if "i" in options else 0)
 
 
 def matches(expr: str | Mapping[str, Any] | None, run: e.Run | Mapping[str, Any]) -> bool:

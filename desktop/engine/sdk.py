@@ -24,7 +24,9 @@ from store.errors import NotFound, ValidationError
 
 from desktop.engine import run_events
 from desktop.engine.actions import DESKTOP_NOTIFICATION, GENERIC_WEBHOOK, NO_OP, NOTIFICATION
+from desktop.engine.actions.slack import SEVERITIES
 from desktop.engine.conditions import MAX_WINDOW
+from desktop.engine.regex import compile_regex
 from desktop.engine.sdk_actions import Action, DoNothing, SendDesktopNotification, SendNotification, SendWebhook
 
 __all__ = ["Action", "DoNothing", "NewAutomation", "RunEvent", "SendDesktopNotification", "SendNotification",
@@ -110,12 +112,10 @@ class _Field:
         return self._f("$contains", str(text))
 
     def matches_regex(self, pattern: str) -> RunFilter:
-        import re
-
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValidationError(f"the regular expression {pattern!r} is not valid: {exc}") from None
+            compile_regex(pattern, "regular expression")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
         return self._f("$regex", pattern)
 
     def in_(self, values: Iterable[Any]) -> RunFilter:
@@ -346,6 +346,12 @@ def check_action(db: Database, team_id: int, action_type: str, config: Mapping[s
     kind = {NOTIFICATION: "slack", GENERIC_WEBHOOK: "webhook"}.get(action_type)
     if action_type not in (NOTIFICATION, GENERIC_WEBHOOK, DESKTOP_NOTIFICATION, NO_OP):
         raise ValidationError(f"Runbell cannot run {action_type} actions")
+    for text_field in ("title", "message", "request_payload"):
+        if config.get(text_field) is not None and not isinstance(config[text_field], str):
+            raise ValidationError(f"the action's {text_field} must be text, not {type(config[text_field]).__name__}")
+    if action_type in (NOTIFICATION, DESKTOP_NOTIFICATION) and config.get("severity") is not None:
+        if config["severity"] not in SEVERITIES:
+            raise ValidationError(f"unknown severity {config['severity']!r}; use INFO, WARN or ERROR")
     if kind is None:
         return
     integration_id = config.get("integration_id")
@@ -360,7 +366,7 @@ def check_action(db: Database, team_id: int, action_type: str, config: Mapping[s
 
         sample = {name: "x" for name in templating.variables_in(config["request_payload"])}
         try:
-            json.loads(templating.render_json(config["request_payload"], sample))
+            templating.loads_strict(templating.render_json(config["request_payload"], sample))
         except json.JSONDecodeError as exc:
             raise ValidationError(f"the payload is not valid JSON: {exc.msg} (line {exc.lineno}, "
                                   f"column {exc.colno})") from None

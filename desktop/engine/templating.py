@@ -191,13 +191,23 @@ def render_text(template: str, variables: Mapping[str, Any]) -> str:
     return VARIABLE.sub(lambda m: _text(variables.get(m.group(1))), template or "")
 
 
+def loads_strict(text: str) -> Any:
+    """`json.loads` without Python's extensions: NaN and ±Infinity are not JSON, and strict
+    receivers reject a body that has them."""
+    def refuse(name: str) -> Any:
+        raise json.JSONDecodeError(f"{name} is not valid JSON (send it as a string: \"{name}\")", text,
+                                   max(0, text.find(name)))
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def check_json_template(template: str, available: Iterable[str]) -> list[str]:
     """Problems to show in the payload editor (empty list = fine)."""
     problems = []
     if (template or "").strip():
         sample = {name: "x" for name in [*available, *variables_in(template)]}
         try:
-            json.loads(render_json(template, sample))
+            loads_strict(render_json(template, sample))
         except json.JSONDecodeError as exc:
             problems.append(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
     unknown = unknown_variables(template, available)

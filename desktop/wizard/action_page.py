@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget,
@@ -28,6 +29,9 @@ ACTIONS = [("Slack message", SLACK), ("Webhook", WEBHOOK), ("Desktop notificatio
            ("No action (record only)", NO_OP)]
 SEVERITIES = [("Info", "INFO"), ("Warning", "WARN"), ("Error", "ERROR")]
 _JSON_PROBLEM = "not valid JSON"
+LIVE_CHECK_CHARS = 20_000  # payloads up to this are checked on every keystroke
+PAYLOAD_PAUSE_MS = 300  # bigger ones once typing pauses this long
+MAX_PAYLOAD_CHARS = 256 * 1024
 
 
 def _slack_label(integration: e.Integration) -> str:
@@ -114,7 +118,11 @@ class ActionPage(BuildPage):
         self.slack_desktop.toggled.connect(self._revalidate)
         self.title.textChanged.connect(self._revalidate)
         self.message.textChanged.connect(self._revalidate)
-        self.payload.textChanged.connect(self._revalidate)
+        self._payload_timer = QTimer(self)  # big payloads are checked once typing pauses
+        self._payload_timer.setSingleShot(True)
+        self._payload_timer.setInterval(PAYLOAD_PAUSE_MS)
+        self._payload_timer.timeout.connect(self._revalidate)
+        self.payload.textChanged.connect(self._on_payload_edited)
         self._on_type_changed()
 
     # -- data -------------------------------------------------------------------------------------
@@ -174,6 +182,9 @@ class ActionPage(BuildPage):
             payload = self.payload.toPlainText()
             if not payload.strip():
                 raise ValueError("write the JSON payload the webhook receives, or insert a template")
+            if len(payload) > MAX_PAYLOAD_CHARS:
+                raise ValueError(f"the payload has {len(payload):,} characters; keep it under "
+                                 f"{MAX_PAYLOAD_CHARS:,} (receivers cap request bodies too)")
             for problem in self._payload_problems(payload):
                 if problem.startswith(_JSON_PROBLEM):
                     raise ValueError(f"the payload is {problem}")
@@ -210,6 +221,16 @@ class ActionPage(BuildPage):
         if name is not None:
             self.payload.setPlainText(TEMPLATES[name])
         self.template.setCurrentIndex(0)
+
+    def _on_payload_edited(self) -> None:
+        if len(self.payload.toPlainText()) <= LIVE_CHECK_CHARS:
+            self._revalidate()
+        else:
+            self._payload_timer.start()
+            self.completeChanged.emit()  # Next waits for the check
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt override)
+        return not self._payload_timer.isActive() and super().isComplete()
 
     def _revalidate(self) -> None:
         if self.current_type() == WEBHOOK:

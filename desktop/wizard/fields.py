@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget, QWizardPage
 
 from desktop.alert_spec import parse_threshold
+from desktop.engine.regex import compile_regex
 from desktop.page_helpers import keep_room
 
 ERROR_STYLE = "color: #c62828;"
@@ -74,10 +75,7 @@ def parse_number(text: str, what: str) -> int | float:
 
 
 def check_regex(pattern: str, what: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"the {what} is not a valid regular expression: {exc}") from None
+    compile_regex(pattern, what)
     return pattern
 
 

@@ -47,7 +47,7 @@ def render_sample(template: str, event_type: str, secret_names: Iterable[str] = 
     """(the rendered payload, pretty-printed when valid; the JSON problem or None)."""
     rendered = templating.render_json(template, sample_variables(event_type, secret_names))
     try:
-        return json.dumps(json.loads(rendered), indent=2, ensure_ascii=False), None
+        return json.dumps(templating.loads_strict(rendered), indent=2, ensure_ascii=False), None
     except json.JSONDecodeError as exc:
         return rendered, f"not valid JSON after rendering: {exc.msg} (line {exc.lineno}, column {exc.colno})"
 

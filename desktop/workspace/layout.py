@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass, field, fields
 
 from PySide6.QtCore import QSettings
+
+from desktop.engine.regex import compile_regex
 
 log = logging.getLogger("runbell.workspace")
 
@@ -36,8 +37,8 @@ class PanelSpec:
         if self.metric:
             return key == self.metric
         try:
-            return re.search(self.pattern, key) is not None
-        except re.error:
+            return compile_regex(self.pattern).search(key) is not None
+        except ValueError:
             return False
 
 
@@ -67,8 +68,8 @@ def settings_key(db_url: str, project_id: int) -> str:
 
 def _valid_pattern(pattern: str) -> bool:
     try:
-        re.compile(pattern)
-    except (re.error, TypeError):
+        compile_regex(pattern)
+    except ValueError:
         return False
     return bool(pattern)
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from desktop.engine.regex import compile_regex
+
 SHOWN_MATCHES = 6
 
 
@@ -17,9 +19,9 @@ def pattern_error(pattern: str) -> str:
     if not isinstance(pattern, str) or not pattern.strip():
         return "Enter a regular expression, e.g. ^train/ or loss$"
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"Not a valid regular expression: {exc}"
+        compile_regex(pattern)
+    except ValueError as exc:
+        return f"Not a valid regular expression: {str(exc).rsplit(': ', 1)[-1]}"
     return ""
 
 

@@ -95,7 +95,7 @@ def render_body(template: str, variables: dict[str, Any], secret_values: dict[st
         return "{}"
     body = templating.render_json(template, {**variables, **secret_values})
     try:
-        json.loads(body)
+        templating.loads_strict(body)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"the payload template does not render to valid JSON ({exc.msg} at "
                           f"line {exc.lineno}, column {exc.colno}); fix it in the automation") from None
