@@ -192,7 +192,7 @@ def test_history_newest_first_filter_and_detail(qtbot, db, admin_ctx, project, t
     qtbot.waitUntil(lambda: _cell(page, 0, LAST) != "never", timeout=5000)
 
 
-def test_resend_reopens_a_failed_execution(qtbot, db, admin_ctx, project, tasks, watcher):
+def test_resend_sends_a_new_copy_of_a_failed_execution(qtbot, db, admin_ctx, project, tasks, watcher):
     auto = make_automation(db, admin_ctx, project, "acc is good")
     failed = make_execution(db, auto, status="failed", attempts=[(500, "boom", "HTTP 500")])
     page = _page(qtbot, admin_ctx, tasks, watcher, project, 1)
@@ -202,8 +202,11 @@ def test_resend_reopens_a_failed_execution(qtbot, db, admin_ctx, project, tasks,
     history.table.selectRow(0)
     assert history.resend_button.isEnabled()
     history.resend_button.click()
-    qtbot.waitUntil(lambda: executions.get_execution(db, failed.id).status == "pending", timeout=5000)
-    qtbot.waitUntil(lambda: history.model.index(0, STATUS).data() == "Pending", timeout=5000)
+    qtbot.waitUntil(lambda: history.model.rowCount() == 2, timeout=5000)
+    copy = history.model.execution(0)
+    assert copy.event["resend_of"] == failed.id and copy.attempts == ()  # a fresh retry budget
+    assert history.model.index(0, STATUS).data() == "Pending"
+    assert executions.get_execution(db, failed.id).status == "failed"  # the original stays in history
 
 
 def test_viewer_cannot_toggle_or_delete(qtbot, db, admin_ctx, viewer_ctx, project, tasks, watcher):

@@ -185,6 +185,24 @@ def test_editing_only_the_action_keeps_the_filter_byte_for_byte(qtbot, ui_ctx, p
     assert raw_row(ui_ctx.db, original.id)[0] == before[0]
 
 
+def test_editing_says_when_the_webhook_or_its_secret_was_deleted(qtbot, ui_ctx, project, tasks):
+    kept = webhook_row(ui_ctx.db, ui_ctx.team.id, name="kept", token_secret="GONE")
+    doomed = webhook_row(ui_ctx.db, ui_ctx.team.id, name="doomed")
+    original = threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="a", metric="loss", threshold=0.5)
+    original = automations.update_automation(ui_ctx.db, original.id, action_type="GENERIC_WEBHOOK", action_config={
+        "integration_id": doomed, "request_payload": '{"run": "${run_name}"}'})
+    with ui_ctx.db.session() as s:
+        s.delete(s.get(m.Integration, doomed))
+    wizard = open_wizard(qtbot, ui_ctx, project, tasks, automation=original)
+    wizard.next()
+    ap = wizard.action_page
+    qtbot.waitUntil(lambda: "deleted" in ap.webhook_integration.currentText(), timeout=5000)
+    assert not ap.isComplete() and "the webhook this automation used was deleted" in ap.error.text()
+    ap.webhook_integration.setCurrentIndex(ap.webhook_integration.findData(kept))
+    qtbot.waitUntil(lambda: "secret GONE, which was deleted" in ap.error.text(), timeout=5000)
+    assert not ap.isComplete()  # nothing half-valid is saved
+
+
 def test_screenshots_of_each_page(qtbot, ui_ctx, project, tasks, artifacts_dir):
     slack_integration_row(ui_ctx.db, ui_ctx.team.id)
     webhook_row(ui_ctx.db, ui_ctx.team.id)

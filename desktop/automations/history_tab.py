@@ -178,7 +178,8 @@ class HistoryTab(QWidget):
         chosen = self.selected_execution()
         if chosen is None or chosen.status not in RESENDABLE or not self._ctx.can_edit:
             return
+        from desktop.engine import resend  # a new pending copy with its own retries; the original stays
+
         db = self._ctx.db
-        change_then_reload(self, self._tasks,
-                           lambda: executions.complete(db, chosen.id, "pending", reason="resend requested"),
-                           self.reloader, self.message, "Could not resend")
+        change_then_reload(self, self._tasks, lambda: resend(db, chosen.id), self.reloader, self.message,
+                           "Could not resend")

@@ -49,6 +49,8 @@ class ActionPage(BuildPage):
         self._event_type = event_type
         self._webhooks: dict[int, e.Integration] = {}
         self._team_secrets: set[str] = set()
+        self._secrets_known = False  # until the team's secrets are read, none is reported missing
+        self._missing: set[int] = set()  # integration ids an edited automation names but the team lost
         self._pending: dict[str, Any] = {}
         self.action_type = combo("wizard-action-type", ACTIONS)
 
@@ -129,6 +131,7 @@ class ActionPage(BuildPage):
     def set_team_secrets(self, names: list[str]) -> None:
         """The team's secret names: using one the webhook does not carry gets its own warning."""
         self._team_secrets = set(names)
+        self._secrets_known = True
         self._revalidate()
 
     def set_integrations(self, slack: list[e.Integration], webhooks: list[e.Integration]) -> None:
@@ -143,9 +146,10 @@ class ActionPage(BuildPage):
         wanted = self._pending.get("integration_id")
         if wanted is not None:
             box = self.slack_integration if self.current_type() == SLACK else self.webhook_integration
-            if not select_data(box, wanted):  # deleted since: keep the stored id visible and unchanged
-                box.addItem(f"integration #{wanted} (missing)", wanted)
+            if not select_data(box, wanted):  # deleted since: keep the stored id visible, but say so
+                box.addItem(f"integration #{wanted} (deleted)", wanted)
                 select_data(box, wanted)
+                self._missing.add(wanted)
         self._revalidate()
 
     def load(self, action_type: str, config: Mapping[str, Any]) -> None:
@@ -174,11 +178,21 @@ class ActionPage(BuildPage):
         if kind == SLACK:
             if self.slack_integration.currentData() is None:
                 raise ValueError("choose a Slack channel (add one in Team Settings → Slack integrations)")
+            if self.slack_integration.currentData() in self._missing:
+                raise ValueError("the Slack channel this automation used was deleted; choose another "
+                                 "(or add one in Team Settings → Slack integrations)")
             return kind, {"integration_id": self.slack_integration.currentData(), **text,
                           "notify_desktop": self.slack_desktop.isChecked()}
         if kind == WEBHOOK:
             if self.webhook_integration.currentData() is None:
                 raise ValueError("choose a webhook (add one in Team Settings → Webhooks)")
+            if self.webhook_integration.currentData() in self._missing:
+                raise ValueError("the webhook this automation used was deleted; choose another "
+                                 "(or add one in Team Settings → Webhooks)")
+            lost = [n for n in self._webhook_secrets() if self._secrets_known and n not in self._team_secrets]
+            if lost:
+                raise ValueError(f"the webhook uses the secret {', '.join(lost)}, which was deleted; create it "
+                                 "again in Team Settings → Secrets, or change the webhook")
             payload = self.payload.toPlainText()
             if not payload.strip():
                 raise ValueError("write the JSON payload the webhook receives, or insert a template")
