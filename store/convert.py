@@ -1,6 +1,8 @@
 """ORM row → entity conversion, one function per kind, used by every store module."""
 from __future__ import annotations
 
+from typing import Any
+
 from store import entities as e
 from store import models as m
 
@@ -31,13 +33,23 @@ def event(row: m.Event) -> e.Event:
     return e.Event(row.id, row.type, row.project_id, row.run_id, dict(row.payload or {}), row.created_at)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A stored JSON object as a dict; anything else (a row edited by hand) as a marker the engine
+    reports as invalid, instead of failing every read of the table."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    return {e.UNREADABLE: f"the stored value is {type(value).__name__}, not a JSON object"}
+
+
 def automation(row: m.Automation) -> e.Automation:
     return e.Automation(
         id=row.id, team_id=row.team_id, project_id=row.project_id, name=row.name,
         description=row.description, enabled=row.enabled, created_by=row.created_by,
         scope_type=row.scope_type, event_type=row.event_type,
-        event_filter=dict(row.event_filter or {}), action_type=row.action_type,
-        action_config=dict(row.action_config or {}), cooldown_seconds=row.cooldown_seconds,
+        event_filter=_object(row.event_filter), action_type=row.action_type,
+        action_config=_object(row.action_config), cooldown_seconds=row.cooldown_seconds,
         created_at=row.created_at, updated_at=row.updated_at,
     )
 

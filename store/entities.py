@@ -9,6 +9,11 @@ RUN_STATES = ("running", "finished", "failed", "crashed", "killed")
 ROLES = ("admin", "member", "viewer")
 
 
+# The key of what a stored JSON object reads as when it cannot be read (a row edited by hand):
+# {UNREADABLE: why}. One bad row must not make every read of its table fail; the engine reports
+# an automation holding it as invalid.
+UNREADABLE = "__unreadable__"
+
 @dataclass(frozen=True)
 class Team:
     id: int

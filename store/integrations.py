@@ -181,9 +181,28 @@ def delete_integration(db: Database, integration_id: int) -> None:
         team_id, kind = row.team_id, row.kind
         s.delete(row)
         events.record(s, events.INTEGRATION_CHANGED, payload={"id": integration_id, "change": "deleted"})
+        _forget_integration(s, team_id, integration_id)
         if kind == "slack":  # inside the transaction: a keyring failure keeps the row
             field = "bot_token" if (row.config or {}).get("mode") == "bot" else "webhook_url"
             secrets.keyring_delete(_credential_account(team_id, integration_id, field))
+
+
+def _forget_integration(s: sa.orm.Session, team_id: int, integration_id: int) -> None:
+    """Unhook a deleted integration from what names it. SQLite may give the next integration the
+    same id, and an automation or a queued delivery still naming it would then go there."""
+    for auto in s.scalars(sa.select(m.Automation).where(m.Automation.team_id == team_id)):
+        config = auto.action_config if isinstance(auto.action_config, dict) else {}
+        if config.get("integration_id") == integration_id:
+            auto.action_config = {**config, "integration_id": None}
+            events.record(s, events.AUTOMATION_CHANGED, project_id=auto.project_id,
+                          payload={"id": auto.id, "change": "integration deleted"})
+    for queued in s.scalars(sa.select(m.Execution).where(m.Execution.status == "pending")):
+        action = queued.action if isinstance(queued.action, dict) else {}
+        if action.get("integration_id") == integration_id:
+            queued.status, queued.reason = "failed", "its integration was deleted before it could be delivered"
+            queued.finished_at, queued.next_attempt_at = m.utcnow(), None
+            events.record(s, events.EXECUTION_CHANGED, project_id=queued.project_id, run_id=queued.run_id,
+                          payload={"id": queued.id, "status": "failed"})
 
 
 def get_integration(db: Database, integration_id: int) -> e.Integration:

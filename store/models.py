@@ -7,6 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from store.entities import UNREADABLE
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -29,8 +31,27 @@ class UTCDateTime(sa.types.TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
+
+
+class TolerantJSON(sa.types.TypeDecorator):
+    """JSON that reads undecodable stored text as {UNREADABLE: why} instead of raising."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        inner = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            try:
+                return inner(value) if inner is not None else value
+            except ValueError as exc:
+                return {UNREADABLE: f"the stored JSON cannot be read: {exc}"}
+        return process
+
+
 class Base(so.DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: TolerantJSON, list[Any]: TolerantJSON}
 
 
 class Team(Base):

@@ -35,7 +35,7 @@ from store import entities as e
 from store import artifact_files, artifacts, registries, registry_links, runs, teams, tracking_exit
 from store import artifact_entities as ae
 from store.db import Database
-from store.errors import NotFound, StoreUnavailable
+from store.errors import NotFound, StoreError, StoreUnavailable
 
 _logger = logging.getLogger("runbell.tracking")
 
@@ -179,6 +179,8 @@ class Run:
         with self._log_lock:
             if step is None:
                 step = self._step
+                if step > _MAX_STEP:
+                    raise ValueError(f"the step after {_MAX_STEP} would not fit the database; pass step= explicitly")
                 self._step += 1
             else:
                 step = _as_step(step)
@@ -190,7 +192,7 @@ class Run:
                 number = value if type(value) is float else _as_float(value)
                 last = last_steps.get(key)
                 if last is None:
-                    if type(key) is not str or not 0 < len(key) <= _MAX_KEY_LENGTH:
+                    if type(key) is not str or not 0 < len(key) <= _MAX_KEY_LENGTH or "\x00" in key:
                         skipped.append((key, value))
                         continue
                     last = -1
@@ -330,21 +332,34 @@ class Run:
                     popleft = self._queue.popleft
                     self._unsent = [popleft() for _ in range(count)]
                 try:
-                    runs.append_points(self._db, self.id, self._unsent, **self._cause)
+                    self._write_salvaging(self._unsent)
                 except NotFound:
                     _logger.error("run %s was deleted; its remaining points are dropped", self.id)
                     self._closed = True
                     self._queue.clear()
                     self._unsent = []
                     break
-                except sa_exc.IntegrityError as exc:  # another writer used this run's steps
-                    _logger.error("run %s: %d points refused by the database: %s",
-                                  self.id, len(self._unsent), exc.orig)
                 self._unsent = []
                 self._last_write = time.monotonic()
             while self._alerts:
                 runs.record_alert(self._db, self.id, *self._alerts[0], **self._cause)
                 del self._alerts[0]
+
+    def _write_salvaging(self, points: list) -> None:
+        """Write `points`; when the database refuses the batch for good (not just unavailable),
+        write its halves, so one bad point loses itself and not everything logged after it."""
+        try:
+            runs.append_points(self._db, self.id, points, **self._cause)
+        except (StoreUnavailable, NotFound):
+            raise
+        except (sa_exc.IntegrityError, sa_exc.DataError, StoreError, OverflowError, ValueError) as exc:
+            if len(points) == 1:
+                _logger.error("run %s: point %r refused by the database and dropped: %s", self.id,
+                              points[0][:2], getattr(exc, "orig", exc))
+                return
+            half = len(points) // 2
+            self._write_salvaging(points[:half])
+            self._write_salvaging(points[half:])
 
     def _write_loop(self) -> None:
         while not self._stop.wait(self._flush_interval):

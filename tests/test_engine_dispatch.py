@@ -342,3 +342,23 @@ def test_c8_burst_of_finished_runs_fires_only_in_its_project_and_loses_nothing(w
                       timeout=30) and executions.list_executions(db, automation_id=auto.id)
     assert len(done) == 200 and len({x.run_id for x in done}) == 200
     assert len(fake_slack.messages) == 200 and engine.last_error is None
+
+
+def test_a_deleted_webhooks_id_given_to_a_new_one_receives_nothing_meant_for_the_old(world, make_engine):  # noqa: F811
+    from tests.support.fake_webhook import FakeWebhook
+
+    with FakeWebhook() as old_hook, FakeWebhook() as unrelated:
+        old = integrations.create_webhook(world.db, world.team.id, name="old", url=old_hook.url)
+        auto = world.automation(agg=None, threshold=0.5, action_type="GENERIC_WEBHOOK", cooldown_seconds=0,
+                                action_config={"integration_id": old.id, "request_payload": '{"run": "${run_name}"}'})
+        queued = executions.record_firing(
+            world.db, automation=auto, project_id=world.project.id, run_id=None, event_type="RUN_METRIC",
+            event={}, action_type="GENERIC_WEBHOOK", action=dict(auto.action_config), status="pending", reason="")
+        integrations.delete_integration(world.db, old.id)
+        new = integrations.create_webhook(world.db, world.team.id, name="unrelated", url=unrelated.url)
+        assert new.id == old.id  # SQLite hands the freed id out again
+        assert executions.get_execution(world.db, queued.id).status == "failed"
+        make_engine()
+        world.log(world.run(name="secret-run"), "val/acc", [0.9])
+        [firing] = settled(world, auto, n=2, status=None)[1:]
+        assert firing.status == "failed" and unrelated.requests == []

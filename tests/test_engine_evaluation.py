@@ -8,6 +8,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from store import automations, events, executions, runs, teams
 
@@ -270,3 +271,18 @@ def test_deleted_automation_changes_are_seen(evaluator, world, db):
     world.log(run, "val/acc", [0.9])
     evaluator.run_once()
     assert world.executions(auto) == []
+
+
+@pytest.mark.parametrize("stored", ["[1, 2]", '"x"', "123", "{not json"])
+def test_a_row_whose_filter_is_not_a_json_object_is_reported_and_the_rest_still_fire(evaluator, world, db, stored):
+    bad = world.automation(name="edited by hand", action_type="NO_OP", agg=None, threshold=0.5)
+    good = world.automation(name="good", action_type="NO_OP", agg=None, threshold=0.5)
+    with db.engine.begin() as conn:  # what someone with sqlite3 might do to the file
+        conn.execute(sa.text("UPDATE automations SET event_filter = :v WHERE id = :i"), {"v": stored, "i": bad.id})
+    assert {a.name for a in automations.list_automations(db, team_id=world.team.id)} == {"edited by hand", "good"}
+    run = world.run()
+    world.log(run, "val/acc", [0.9])
+    evaluator.run_once()
+    assert [x.status for x in world.executions(good)] == ["finished"]
+    [failed] = world.executions(bad)
+    assert failed.status == "failed" and "cannot fire" in failed.reason

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy.exc as sa_exc
 
 from store import events, runs
 from store import tracking as rb
@@ -162,6 +163,38 @@ def test_points_are_kept_and_written_in_order_when_the_database_is_unavailable(d
     steps, values, _ = runs.metric_series(db, run.id, "loss")
     assert steps.tolist() == list(range(300)) and values.tolist() == [float(s) for s in range(300)]
     assert runs.get_run(db, run.id).state == "finished"
+
+
+def test_a_point_the_database_refuses_loses_only_itself(db, db_url, monkeypatch, caplog):
+    real_append = runs.append_points
+
+    def picky_append(db_, run_id, points, **kwargs):
+        if any(key == "bad" for key, *_ in points):  # what PostgreSQL does with some values
+            raise sa_exc.DataError("INSERT", {}, Exception("invalid byte sequence"))
+        return real_append(db_, run_id, points, **kwargs)
+
+    monkeypatch.setattr(runs, "append_points", picky_append)
+    run = rb.init(project="picky", db_url=db_url, flush_interval=0.01)
+    run.log({"before": 1.0}, step=0)
+    run.log({"bad": 1.0, "ok": 2.0}, step=1)
+    run.log({"later": 3.0}, step=2)
+    run.finish()
+    assert runs.metric_keys(db, run.project_id) == ["before", "later", "ok"]
+    assert "point ('bad', 1) refused by the database and dropped" in caplog.text
+    assert runs.get_run(db, run.id).state == "finished"
+
+
+def test_keys_with_nul_and_steps_past_the_largest_are_refused_when_logged(db, db_url):
+    run = rb.init(project="edges", db_url=db_url)
+    with pytest.warns(rb.NonNumericValueWarning):
+        run.log({"nul\x00key": 1.0, "fine": 1.0})
+    run.log({"fine": 2.0}, step=2 ** 63 - 1)
+    run.log({"other": 3.0})  # the current step, the largest there is
+    with pytest.raises(ValueError, match="would not fit the database"):
+        run.log({"other": 4.0})
+    run.finish()
+    assert runs.metric_series(db, run.id, "fine")[0].tolist() == [0, 2 ** 63 - 1]
+    assert runs.metric_series(db, run.id, "other")[0].tolist() == [2 ** 63 - 1]
 
 
 def test_alert_is_recorded_after_the_points_logged_before_it(db, db_url):

@@ -14,7 +14,7 @@ from ui_fixtures import (  # noqa: E402, F401
 )
 
 from desktop.wizard.wizard import AutomationWizard  # noqa: E402
-from store import automations, teams  # noqa: E402
+from store import automations, integrations, teams  # noqa: E402
 from store import models as m  # noqa: E402
 
 pytestmark = pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE)
@@ -201,6 +201,22 @@ def test_editing_says_when_the_webhook_or_its_secret_was_deleted(qtbot, ui_ctx, 
     ap.webhook_integration.setCurrentIndex(ap.webhook_integration.findData(kept))
     qtbot.waitUntil(lambda: "secret GONE, which was deleted" in ap.error.text(), timeout=5000)
     assert not ap.isComplete()  # nothing half-valid is saved
+
+
+def test_editing_after_the_webhook_was_deleted_in_team_settings(qtbot, ui_ctx, project, tasks):
+    webhook_row(ui_ctx.db, ui_ctx.team.id, name="other")
+    doomed = webhook_row(ui_ctx.db, ui_ctx.team.id, name="doomed")
+    original = threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="a", metric="loss", threshold=0.5)
+    automations.update_automation(ui_ctx.db, original.id, action_type="GENERIC_WEBHOOK", action_config={
+        "integration_id": doomed, "request_payload": '{"run": "${run_name}"}'})
+    integrations.delete_integration(ui_ctx.db, doomed)
+    stored = automations.get_automation(ui_ctx.db, original.id)
+    assert stored.action_config["integration_id"] is None  # never silently another webhook's id
+    wizard = open_wizard(qtbot, ui_ctx, project, tasks, automation=stored)
+    wizard.next()
+    ap = wizard.action_page
+    qtbot.waitUntil(lambda: ap.webhook_integration.currentText() == "(deleted: choose another)", timeout=5000)
+    assert not ap.isComplete() and "the webhook this automation used was deleted" in ap.error.text()
 
 
 def test_screenshots_of_each_page(qtbot, ui_ctx, project, tasks, artifacts_dir):

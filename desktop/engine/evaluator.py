@@ -265,6 +265,9 @@ class Evaluator:
         key = (automation.id, automation.updated_at)
         if key not in self._parsed:
             try:
+                for stored in (automation.event_filter, automation.action_config):
+                    if e.UNREADABLE in stored:
+                        raise ValueError(stored[e.UNREADABLE])
                 parsed: Any = parse()
             except ValueError as exc:
                 parsed = exc

@@ -50,7 +50,7 @@ class ActionPage(BuildPage):
         self._webhooks: dict[int, e.Integration] = {}
         self._team_secrets: set[str] = set()
         self._secrets_known = False  # until the team's secrets are read, none is reported missing
-        self._missing: set[int] = set()  # integration ids an edited automation names but the team lost
+        self._missing: set[int | None] = set()  # integrations an edited automation names but the team lost
         self._pending: dict[str, Any] = {}
         self.action_type = combo("wizard-action-type", ACTIONS)
 
@@ -143,12 +143,13 @@ class ActionPage(BuildPage):
             for integration in items:
                 box.addItem(label(integration), integration.id)
             box.blockSignals(False)
-        wanted = self._pending.get("integration_id")
-        if wanted is not None:
+        if "integration_id" in self._pending:
+            wanted = self._pending["integration_id"]  # None: its integration was deleted
             box = self.slack_integration if self.current_type() == SLACK else self.webhook_integration
-            if not select_data(box, wanted):  # deleted since: keep the stored id visible, but say so
-                box.addItem(f"integration #{wanted} (deleted)", wanted)
-                select_data(box, wanted)
+            if wanted is None or not select_data(box, wanted):  # deleted since: show it, and say so
+                box.insertItem(0, "(deleted: choose another)" if wanted is None else f"integration #{wanted} (deleted)",
+                               wanted)
+                box.setCurrentIndex(0)
                 self._missing.add(wanted)
         self._revalidate()
 
@@ -176,19 +177,19 @@ class ActionPage(BuildPage):
         text = {"title": self.title.text().strip(), "message": self.message.toPlainText(),
                 "severity": self.severity.currentData()}
         if kind == SLACK:
-            if self.slack_integration.currentData() is None:
-                raise ValueError("choose a Slack channel (add one in Team Settings → Slack integrations)")
             if self.slack_integration.currentData() in self._missing:
                 raise ValueError("the Slack channel this automation used was deleted; choose another "
                                  "(or add one in Team Settings → Slack integrations)")
+            if self.slack_integration.currentData() is None:
+                raise ValueError("choose a Slack channel (add one in Team Settings → Slack integrations)")
             return kind, {"integration_id": self.slack_integration.currentData(), **text,
                           "notify_desktop": self.slack_desktop.isChecked()}
         if kind == WEBHOOK:
-            if self.webhook_integration.currentData() is None:
-                raise ValueError("choose a webhook (add one in Team Settings → Webhooks)")
             if self.webhook_integration.currentData() in self._missing:
                 raise ValueError("the webhook this automation used was deleted; choose another "
                                  "(or add one in Team Settings → Webhooks)")
+            if self.webhook_integration.currentData() is None:
+                raise ValueError("choose a webhook (add one in Team Settings → Webhooks)")
             lost = [n for n in self._webhook_secrets() if self._secrets_known and n not in self._team_secrets]
             if lost:
                 raise ValueError(f"the webhook uses the secret {', '.join(lost)}, which was deleted; create it "
