@@ -18,6 +18,7 @@ from store import events
 from store import models as m
 from store.db import Database
 from store.errors import NotFound
+from store.run_life import revive_if_presumed_dead
 
 log = logging.getLogger("runbell.store")
 
@@ -93,6 +94,7 @@ def append_points(db: Database, run_id: str, points: Sequence[PointTuple], *, ca
         run.summary = summary
         run.last_step = max(run.last_step, last)
         run.heartbeat_at = m.utcnow()
+        revive_if_presumed_dead(s, run)
         events.record(
             s, events.METRICS, project_id=run.project_id, run_id=run_id,
             payload={"keys": sorted(r["key"] for r in rows), "first_step": first, "last_step": last,

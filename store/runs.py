@@ -15,6 +15,7 @@ from store import events
 from store import models as m
 from store.db import Database
 from store.errors import NotFound, ValidationError
+from store.run_life import HEARTBEAT_LOST, revive_if_presumed_dead
 from store.metrics import (  # noqa: F401  (the run API re-exports the metric API)
     PointTuple, append_points, encode_summary_value, metric_keys, metric_points, metric_series,
     run_metric_keys,
@@ -72,6 +73,9 @@ def create_run(
 def heartbeat(db: Database, run_id: str) -> None:
     with db.session() as s:
         s.execute(sa.update(m.Run).where(m.Run.id == run_id).values(heartbeat_at=m.utcnow()))
+        run = s.get(m.Run, run_id)
+        if run is not None:
+            revive_if_presumed_dead(s, run)
 
 
 def set_state(
@@ -111,7 +115,7 @@ def mark_stale_runs_crashed(db: Database, timeout: timedelta, now: datetime | No
         ids = list(s.scalars(sa.select(m.Run.id).where(m.Run.state == "running", m.Run.heartbeat_at < cutoff)))
     crashed = []
     for run_id in ids:
-        run = set_state(db, run_id, "crashed", error_tail="heartbeat lost", only_if_running=True)
+        run = set_state(db, run_id, "crashed", error_tail=HEARTBEAT_LOST, only_if_running=True)
         if run.state == "crashed":
             crashed.append(run_id)
     return crashed

@@ -17,6 +17,7 @@ import argparse
 import collections
 import contextlib
 import json
+import math
 import logging
 import numbers
 import os
@@ -97,8 +98,19 @@ def _plain_config(config: Any) -> dict[str, Any]:
         config = vars(config)
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a mapping, not {type(config).__name__}")
-    # Round-trip through JSON so numpy values, paths and the like are stored as plain values.
-    return json.loads(json.dumps(dict(config), default=_json_default))
+    # Round-trip through JSON so numpy values, paths and the like are stored as plain values;
+    # NaN and ±Infinity become text, since PostgreSQL's JSON refuses them (SQLite keeps anything).
+    return _json_safe(json.loads(json.dumps(dict(config), default=_json_default)))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -143,6 +155,7 @@ class Run:
         self._ended = False
         self._signal: int | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()  # an alert wants writing before the next flush
         self._thread = threading.Thread(target=self._write_loop, name=f"runbell-run-{self.id}", daemon=True)
 
     def __repr__(self) -> str:
@@ -217,9 +230,11 @@ class Run:
             )
 
     def alert(self, title: str, text: str, level: str = "INFO") -> None:
-        """Raise a notification now (like `wandb.alert`), after storing the points logged so far.
+        """Raise a notification (like `wandb.alert`) after the points logged so far.
 
-        If the database is unavailable the alert stays queued and goes out with the next batch.
+        Never waits for the database: the background writer stores it at once (within
+        milliseconds when the database is free); while it is locked or unreachable, the alert
+        stays queued and goes out with the next batch.
         """
         level_name = str(getattr(level, "value", level)).upper()
         if level_name not in _ALERT_LEVELS:
@@ -227,10 +242,7 @@ class Run:
         if self._ended:
             raise RuntimeError(f"run {self.id} has ended; alert() needs a live run")
         self._alerts.append((str(title), str(text), _ALERT_LEVELS[level_name]))
-        try:
-            self._write_pending()
-        except StoreUnavailable as exc:
-            _logger.warning("run %s: alert %r queued, database unavailable: %s", self.id, title, exc)
+        self._wake.set()  # the writer thread stores it now, not at the next flush
 
     def log_artifact(self, path_or_dir: str | os.PathLike[str], name: str, type: str,  # noqa: A002 (wandb's name)
                      aliases: Sequence[str] = (), metadata: Mapping[str, Any] | None = None) -> ae.ArtifactVersion:
@@ -362,7 +374,11 @@ class Run:
             self._write_salvaging(points[half:])
 
     def _write_loop(self) -> None:
-        while not self._stop.wait(self._flush_interval):
+        while not self._stop.is_set():
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             try:
                 self._write_pending()
                 if time.monotonic() - self._last_write >= self._heartbeat_interval:
@@ -395,6 +411,7 @@ class Run:
                 return
             self._closed = True
             self._stop.set()
+            self._wake.set()
             deadline = time.monotonic() + FINAL_FLUSH_TIMEOUT
             self._retrying(self._write_pending, deadline, "store the last points")
             if self._signal is not None and exit_code == 0:

@@ -74,6 +74,17 @@ def test_migrations_and_the_store_work_on_postgres(db):
         automations.create_automation(db, name="loss alert", **kwargs)
 
 
+def test_the_tracking_client_on_postgres_takes_infinite_config_values(db):
+    from store import tracking as rb
+
+    run = rb.init(project="p", db_url=db.url, config={"max_grad_norm": float("inf"), "lr": [1e-3, float("nan")]})
+    run.log({"loss": 1.0}, step=0)
+    run.finish()
+    stored = runs.get_run(db, run.id)
+    assert stored.config == {"max_grad_norm": "Infinity", "lr": [1e-3, "NaN"]}
+    assert runs.metric_series(db, run.id, "loss")[0].tolist() == [0] and stored.state == "finished"
+
+
 def test_an_event_committed_after_a_newer_one_is_still_read(db):
     """Transaction A takes an event id, B takes the next one and commits first. Reading by id
     would move past A for good; the event log hands out A, then B, once A commits."""

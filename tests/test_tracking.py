@@ -4,9 +4,11 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +197,22 @@ def test_keys_with_nul_and_steps_past_the_largest_are_refused_when_logged(db, db
     run.finish()
     assert runs.metric_series(db, run.id, "fine")[0].tolist() == [0, 2 ** 63 - 1]
     assert runs.metric_series(db, run.id, "other")[0].tolist() == [2 ** 63 - 1]
+
+
+def test_alert_never_waits_for_a_locked_database_and_goes_out_when_it_frees(db, db_url):
+    run = rb.init(project="alerts", db_url=db_url, flush_interval=30)
+    path = db_url.removeprefix("sqlite:///")
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    try:
+        started = time.monotonic()
+        run.alert("Diverged", "loss is NaN", level="ERROR")
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout: the training loop goes on
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    wait_until(lambda: any(ev.run_id == run.id for ev in events.events_after(db, 0, types=(events.ALERT,))))
+    run.finish()
 
 
 def test_alert_is_recorded_after_the_points_logged_before_it(db, db_url):

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from store import runs
+from store import events, runs
+from tests.support.waiting import wait_until
 
 CHILD = Path(__file__).parent / "scripts" / "tracking_child.py"
 WAIT = 30.0
@@ -177,3 +178,24 @@ def test_sigkill_leaves_the_run_running_until_its_heartbeat_goes_stale(db, db_ur
     run = runs.get_run(db, child.run_id)
     assert (run.state, run.error_tail) == ("crashed", "heartbeat lost")
     assert runs.metric_series(db, child.run_id, "loss")[0].tolist()[:1] == [0]
+
+
+def test_a_suspended_process_that_resumes_is_running_again_and_ends_as_it_really_ends(db, db_url):
+    """A laptop asleep past the heartbeat timeout: presumed crashed, then alive after all."""
+    child = Child("paced", db_url, "0.05")
+    child.expect("READY")
+    os.kill(child.proc.pid, signal.SIGSTOP)
+    try:
+        later = datetime.now(timezone.utc) + timedelta(seconds=61)
+        assert runs.mark_stale_runs_crashed(db, timedelta(seconds=60), now=later) == [child.run_id]
+        assert runs.get_run(db, child.run_id).state == "crashed"
+    finally:
+        os.kill(child.proc.pid, signal.SIGCONT)
+    wait_until(lambda: runs.get_run(db, child.run_id).state == "running", timeout=20)
+    os.kill(child.proc.pid, signal.SIGTERM)  # and now it ends for real: its own end is recorded
+    child.finish()
+    run = runs.get_run(db, child.run_id)
+    assert run.state == "failed" and "SIGTERM" in run.error_tail
+    states = [ev.payload["state"] for ev in events.events_after(db, 0, types=(events.RUN_STATE,))
+              if ev.run_id == child.run_id]
+    assert states == ["running", "crashed", "running", "failed"]
