@@ -21,22 +21,28 @@ EMPTY_RUN_FILTER = json.dumps({"$and": []})
 _INT = re.compile(r"^[+-]?\d+$")
 
 
-def parse_threshold(text: str) -> int | float:
-    """A finite number as typed ("0.9", "-3", "1e-4"); raises ValueError with a message for people."""
+def parse_threshold(text: str, what: str = "threshold") -> int | float:
+    """A finite number as typed ("0.9", "-3", "1e-4"); raises ValueError with a message for people
+    (`what`: the field's name in it)."""
     text = text.strip()
     if not text:
-        raise ValueError("enter a threshold, e.g. 0.9")
-    if _INT.match(text):
-        return int(text)
+        raise ValueError(f"enter a {what}, e.g. 0.9")
     not_a_number = ValueError("not a number: use digits and a dot, e.g. 0.9 or 1e-3")
-    if "_" in text:  # float() reads 1_000, which nobody types as a threshold on purpose
+    # float() and int() also read "1_000", Arabic-Indic and other Unicode digits: not what was meant
+    if "_" in text or not text.isascii():
         raise not_a_number
+    if _INT.match(text):
+        if len(text.lstrip("+-")) > 300:
+            raise ValueError(f"the {what} has too many digits")
+        return int(text)
     try:
         value = float(text)
     except ValueError:
         raise not_a_number from None
     if not math.isfinite(value):
-        raise ValueError("the threshold must be a finite number")
+        raise ValueError(f"the {what} must be a finite number")
+    if value == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        raise ValueError(f"the {what} {text} is too close to 0 to be told apart from 0")
     return value
 
 

@@ -235,3 +235,22 @@ def test_screenshots_of_each_page(qtbot, ui_ctx, project, tasks, artifacts_dir):
         QApplication.processEvents()
         assert wizard.grab().save(str(artifacts_dir / name))
     assert (artifacts_dir / "wizard-details.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("١٢", "not a number"),  # Arabic-Indic digits: float() reads them as 12
+    ("1e-400", "too close to 0"),  # float() turns it into 0.0
+    ("9" * 5000, "too many digits"),  # int() refuses with a message about sys.set_int_max_str_digits
+    ("", "enter a change amount"),
+    ("nan", "the change amount must be a finite number"),
+])
+def test_numbers_are_read_as_people_mean_them_and_messages_name_the_field(text, message):
+    from desktop.wizard.fields import parse_count, parse_number
+
+    with pytest.raises(ValueError, match=message):
+        parse_number(text, "change amount")
+    assert parse_number("0.0", "change amount") == 0.0 and parse_number("-3", "change amount") == -3
+    with pytest.raises(ValueError, match="whole number"):
+        parse_count("١٢", "window")
+    with pytest.raises(ValueError, match="far too large"):
+        parse_count("9" * 5000, "window")

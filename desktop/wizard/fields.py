@@ -58,8 +58,10 @@ def parse_count(text: str, what: str) -> int:
     text = text.strip()
     if not text:
         raise ValueError(f"enter the {what} (a number of values)")
-    if not re.fullmatch(r"[+-]?\d+", text):
+    if not re.fullmatch(r"[+-]?[0-9]+", text):  # \d would take any script's digits
         raise ValueError(f"the {what} must be a whole number of values")
+    if len(text.lstrip("+-")) > 18:
+        raise ValueError(f"the {what} is far too large")
     value = int(text)
     if value <= 0:
         raise ValueError(f"the {what} must hold at least 1 value (got {value})")
@@ -68,10 +70,7 @@ def parse_count(text: str, what: str) -> int:
 
 def parse_number(text: str, what: str) -> int | float:
     """A finite number as typed, with the message naming the field."""
-    try:
-        return parse_threshold(text)
-    except ValueError as exc:
-        raise ValueError(f"{what}: {exc}") from None
+    return parse_threshold(text, what)
 
 
 def check_regex(pattern: str, what: str) -> str:
