@@ -1,0 +1,24 @@
+"""User regular expressions: every unusable one is a ValueError with a reason, before it is stored."""
+from __future__ import annotations
+
+import pytest
+
+from desktop.engine.regex import compile_regex
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    ("(prod", "missing \\)"),
+    ("a{99999999999}", "repetition number is too large"),  # OverflowError from re, not re.error
+    ("^(a+)+$", "repeats a group that already repeats"),  # 27 a's and a '!' took 4 s in the engine
+    (r"(\w+\s?)*$", "repeats a group that already repeats"),
+    ("(a{1,3}){2,}", "repeats a group that already repeats"),
+    (None, "must be text"),
+])
+def test_unusable_patterns_say_why(pattern, reason):
+    with pytest.raises(ValueError, match=reason):
+        compile_regex(pattern, "run-name pattern")
+
+
+@pytest.mark.parametrize("pattern", ["^exp-", "(foo|bar)+", r"\(a+\)+", r"(a\+b)+", "(v[0-9]+)?", "^(train|val)/.*loss$"])
+def test_ordinary_patterns_compile(pattern):
+    assert compile_regex(pattern).pattern == pattern
