@@ -16,6 +16,7 @@ from desktop.automations.history_model import AUTOMATION, STATUS, STATUS_COLORS
 from desktop.automations.page import AutomationsPage
 from desktop.automations.summary import action_summary, condition_summary
 from store import automations, executions, integrations
+from store import models as m
 from store.errors import NotFound
 from tests.ui_manage_fixtures import (  # noqa: F401 (fixtures)
     admin_ctx, make_automation, make_execution, memory_keyring, project, save_screenshot, tasks,
@@ -207,6 +208,18 @@ def test_resend_sends_a_new_copy_of_a_failed_execution(qtbot, db, admin_ctx, pro
     assert copy.event["resend_of"] == failed.id and copy.attempts == ()  # a fresh retry budget
     assert history.model.index(0, STATUS).data() == "Pending"
     assert executions.get_execution(db, failed.id).status == "failed"  # the original stays in history
+
+
+def test_toggling_an_automation_deleted_elsewhere_names_it_and_drops_it(qtbot, db, admin_ctx, project, tasks,
+                                                                          watcher):
+    auto = make_automation(db, admin_ctx, project, "acc is good")
+    page = _page(qtbot, admin_ctx, tasks, watcher, project, 1)
+    tab = page.automations_tab
+    with db.session() as s:  # deleted by another app on the same database, no event seen yet
+        s.delete(s.get(m.Automation, auto.id))
+    tab.proxy.setData(tab.proxy.index(0, ENABLED), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
+    qtbot.waitUntil(lambda: "“acc is good”: it was deleted meanwhile" in tab.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: tab.proxy.rowCount() == 0, timeout=5000)
 
 
 def test_viewer_cannot_toggle_or_delete(qtbot, db, admin_ctx, viewer_ctx, project, tasks, watcher):

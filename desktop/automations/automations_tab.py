@@ -29,6 +29,7 @@ from desktop.page_helpers import (
 from desktop.tasks import TaskRunner
 from store import automations, executions, integrations
 from store import entities as e
+from store.errors import NotFound
 
 
 class AutomationsTab(QWidget):
@@ -230,7 +231,12 @@ class AutomationsTab(QWidget):
         def failed(exc: Exception) -> None:
             if alive(self):
                 self.model.revert(automation_id, not enabled)
-                show_message(self.message, f"Could not change the automation: {user_message(exc)}")
+                name = next((self.model.automation(r).name for r in range(self.model.rowCount())
+                             if self.model.automation(r).id == automation_id), "")
+                why = ("it was deleted meanwhile" if isinstance(exc, NotFound) else user_message(exc))
+                show_message(self.message, f"Could not change the automation “{name}”: {why}")
+                if isinstance(exc, NotFound):
+                    self.reloader.request(immediate=True)
 
         self._tasks.run(lambda: automations.set_enabled(db, automation_id, enabled), done, failed)
 
