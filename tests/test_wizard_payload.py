@@ -128,3 +128,13 @@ def test_nan_is_not_json_and_big_payloads_are_checked_once_typing_pauses(qtbot, 
     page.payload.setPlainText(json.dumps({"rows": ["x" * 1000] * 300}))  # over 256 KiB
     qtbot.waitUntil(lambda: "keep it under" in page.error.text(), timeout=5000)
     assert not page.isComplete()
+
+
+def test_an_unfinished_variable_gets_a_warning(qtbot, ui_ctx, project, tasks):
+    webhook_row(ui_ctx.db, ui_ctx.team.id)
+    wizard = open_wizard(qtbot, ui_ctx, project, tasks, initial={"action_type": "GENERIC_WEBHOOK"})
+    page = wizard.action_page
+    page.payload.setPlainText('{"run": "${run_name"}')
+    assert "not a variable, sent as written (close it with }): ${run_name" in page.payload_warning.text()
+    page.payload.setPlainText('{"run": "${run_name}"}')
+    assert not page.payload_warning.isVisible() or page.payload_warning.text() == ""

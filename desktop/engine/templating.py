@@ -16,6 +16,7 @@ from typing import Any
 from desktop.engine.conditions import CMP_OPS, ThresholdCondition, describe, describe_short, format_number
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+_UNFINISHED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)(?![A-Za-z0-9_.\-}])")  # "${run_name" with no }
 SECRET_MASK = "********"
 ACCESS_TOKEN = "ACCESS_TOKEN"
 
@@ -214,6 +215,10 @@ def check_json_template(template: str, available: Iterable[str]) -> list[str]:
     if unknown:
         problems.append("these variables do not apply and will be empty: "
                         + ", ".join("${" + n + "}" for n in unknown))
+    unfinished = _UNFINISHED.findall(template or "")
+    if unfinished:
+        problems.append("not a variable, sent as written (close it with }): "
+                        + ", ".join("${" + n for n in unfinished))
     return problems
 
 

@@ -260,8 +260,10 @@ class ActionPage(BuildPage):
         unknown = templating.unknown_variables(payload, names)
         unattached = [n for n in unknown if n in self._team_secrets]
         other = [n for n in unknown if n not in self._team_secrets]
-        show_problem(self.payload_warning, "these variables do not apply and will be empty: "
-                     + ", ".join("${" + n + "}" for n in other) if other else None)
+        warnings = ["these variables do not apply and will be empty: " + ", ".join("${" + n + "}" for n in other)
+                    ] if other else []
+        warnings += [p for p in self._payload_problems(payload) if p.startswith("not a variable")]
+        show_problem(self.payload_warning, "; ".join(warnings) or None)
         hook = self._webhooks.get(self.webhook_integration.currentData())
         show_problem(self.secret_warning, (
             f"team secret {', '.join('${' + n + '}' for n in unattached)} is not attached to the webhook "
