@@ -109,6 +109,7 @@ def confirm(
     box.setObjectName(object_name)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # names in it are user data, never markup
     box.setText(text)
     if details:
         box.setInformativeText(details)

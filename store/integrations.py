@@ -17,7 +17,7 @@ from store import secrets
 from store.db import Database
 from store.errors import NotFound, ValidationError
 
-WEBHOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}$")
+WEBHOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")  # fullmatch
 
 
 def _is_loopback(host: str) -> bool:
@@ -32,11 +32,20 @@ def _is_loopback(host: str) -> bool:
 def validate_url(url: str, *, what: str = "URL") -> str:
     """An absolute http(s) URL; plain http only to this machine (tests, local relays)."""
     url = (url or "").strip()
-    parts = urlsplit(url)
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValidationError(f"the {what} cannot contain spaces or line breaks (write a space as %20)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValidationError(f"the {what} is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(f"the {what} must start with https:// (or http:// to this machine) and name a host")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValidationError(f"the {what} must use https:// (plain http only to localhost)")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(f"the {what} cannot carry a user name or password, since it is stored and shown "
+                              "in clear; put the credential in a secret and attach it as the access token")
     return url
 
 
@@ -87,7 +96,16 @@ def create_slack(
 
 
 SLACK_API_URL = "https://slack.com/api"
+SLACK_BOT_TOKEN = re.compile(r"xoxb-[A-Za-z0-9-]+")
 SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def check_bot_token(token: str) -> str:
+    token = (token or "").strip()
+    if not SLACK_BOT_TOKEN.fullmatch(token):
+        raise ValidationError("a Slack bot token starts with xoxb- and has only letters, digits and dashes "
+                              "(OAuth & Permissions → Bot User OAuth Token)")
+    return token
 
 
 def create_slack_bot(
@@ -99,9 +117,7 @@ def create_slack_bot(
     channel_id = (channel_id or "").strip()
     if not SLACK_CHANNEL_ID.match(channel_id):
         raise ValidationError("a Slack channel id looks like C0123456789 (channel details → About → Channel ID)")
-    bot_token = (bot_token or "").strip()
-    if not bot_token.startswith("xoxb-"):
-        raise ValidationError("a Slack bot token starts with xoxb- (OAuth & Permissions → Bot User OAuth Token)")
+    bot_token = check_bot_token(bot_token)
     api_url = validate_url(api_url, what="Slack API URL").rstrip("/")
     channel = channel_name.strip() or channel_id
     name = f"{workspace.strip() or 'slack'} {channel}"
@@ -137,7 +153,7 @@ def _check_webhook(
     db: Database, team_id: int, name: str, url: str, access_token_secret: str | None, signing_secret: str | None,
 ) -> str:
     """The rules every webhook obeys; returns the cleaned URL."""
-    if not WEBHOOK_NAME.match(name or ""):
+    if not WEBHOOK_NAME.fullmatch(name or ""):
         raise ValidationError("a webhook name has 1–64 letters, digits, spaces, '.', '_' or '-'")
     url = validate_url(url, what="webhook URL")
     known = {s.name for s in secrets.list_secrets(db, team_id)}

@@ -16,7 +16,7 @@ from store.db import Database
 from store.errors import NotFound, SecretBackendUnavailable, ValidationError
 
 SERVICE = "runbell"
-SECRET_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+SECRET_NAME = re.compile(r"[A-Za-z0-9_]{1,128}")  # fullmatch: "$" would let a trailing newline in
 
 
 def backend_problem() -> str | None:
@@ -73,7 +73,7 @@ def keyring_delete(account: str) -> None:
 
 
 def validate_name(name: str) -> str:
-    if not SECRET_NAME.match(name or ""):
+    if not SECRET_NAME.fullmatch(name or ""):
         raise ValidationError("a secret name has 1–128 letters, digits or underscores")
     return name
 
@@ -83,6 +83,9 @@ def set_secret(db: Database, team_id: int, name: str, value: str) -> e.SecretNam
     validate_name(name)
     if not value:
         raise ValidationError("a secret needs a value")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError("a secret cannot contain line breaks or other control characters "
+                              "(a pasted token often ends with one: remove it)")
     keyring_set(_account(team_id, name), value)
     with db.session() as s:
         row = s.scalar(sa.select(m.SecretName).where(m.SecretName.team_id == team_id, m.SecretName.name == name))

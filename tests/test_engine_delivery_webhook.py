@@ -168,3 +168,31 @@ def test_secret_values_never_reach_logs_history_or_the_database_file(world, fake
     db_files = [Path(p) for p in Path(world.db.url.split("///", 1)[1]).parent.glob("*.db*")]
     assert db_files and all(token.encode() not in f.read_bytes() for f in db_files)
     assert masking.redact(f"x {token} y") == "x ******** y"
+
+
+def test_secret_values_and_webhook_urls_that_would_leak_or_never_send_are_refused(world):  # noqa: F811
+    from store.errors import ValidationError
+
+    for bad in ("tok\nen", "token\r", "to\x00ken"):
+        with pytest.raises(ValidationError, match="line breaks or other control characters"):
+            secrets.set_secret(world.db, world.team.id, "TOKEN", bad)
+    with pytest.raises(ValidationError, match="letters, digits or underscores"):
+        secrets.set_secret(world.db, world.team.id, "TOKEN\n", "x")
+    for url, message in (("https://admin:pa55@example.com/hook", "cannot carry a user name or password"),
+                         ("https://example.com:abc/x", "not a valid URL"),
+                         ("https://example.com:99999/x", "not a valid URL"),
+                         ("https://[::1/x", "not a valid URL"),
+                         ("https://exa mple.com/x", "cannot contain spaces")):
+        with pytest.raises(ValidationError, match=message):
+            integrations.create_webhook(world.db, world.team.id, name="hook", url=url)
+    assert integrations.list_integrations(world.db, world.team.id) == []
+
+
+def test_a_token_http_cannot_carry_fails_clearly_and_is_masked_in_every_form(world, fake_hook):  # noqa: F811
+    outcome = http.post(fake_hook.url, b"{}", {"Authorization": "Bearer tökén€-123"}, timeout=5,
+                        secrets=["tökén€-123"])
+    assert not outcome.ok and not outcome.retryable and "characters HTTP headers cannot" in outcome.error
+    assert fake_hook.requests == []
+    # an error text that quotes a secret escaped still masks it
+    assert masking.redact("header value: 'Bearer tok\\nen-NLSECRET'", ["tok\nen-NLSECRET"]) == \
+        f"header value: 'Bearer {templating.SECRET_MASK}'"

@@ -7,6 +7,7 @@ moment it is created, so no handler — file, stderr, a test's capture — ever 
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable
@@ -35,6 +36,8 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Mask every occurrence of each given and each registered secret (longest first, so the
     parts of a credential URL go too)."""
     values = {s for s in secrets if s} | _known
+    # also as error texts quote them: repr() and JSON escape line breaks, quotes and non-ASCII
+    values |= {form for v in values for form in (repr(v)[1:-1], json.dumps(v)[1:-1]) if len(form) >= MIN_LENGTH}
     for secret in sorted(values, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, SECRET_MASK)

@@ -93,8 +93,10 @@ class SlackDialog(SaveDialog):
         token = self.token.text().strip()
         if not token:
             return "Paste the bot token (xoxb-…)."
-        if not token.startswith("xoxb-"):
-            return "A Slack bot token starts with xoxb- (OAuth & Permissions → Bot User OAuth Token)."
+        try:
+            integrations.check_bot_token(token)
+        except ValidationError as exc:
+            return str(exc)[:1].upper() + str(exc)[1:] + "."
         return None
 
     def _webhook_problem(self) -> str | None:

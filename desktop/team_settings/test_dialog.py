@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
@@ -68,6 +69,7 @@ class IntegrationTestDialog(QDialog):
         layout.addWidget(QLabel("<b>Result</b>"))
         self.status = QLabel("Not sent yet.")
         self.status.setObjectName("test-status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it quotes what the endpoint answered
         bold = QFont(self.status.font())
         bold.setBold(True)
         self.status.setFont(bold)

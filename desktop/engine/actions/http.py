@@ -174,6 +174,9 @@ def post(
     other statuses are final."""
     secrets = list(secrets)
     masking.register(secrets)
+    problem = _unsendable(url, headers)
+    if problem:
+        return Outcome(ok=False, retryable=False, error=redact(problem, secrets))
     started = time.monotonic()
     with _Deadline(timeout) as deadline:
         try:
@@ -197,6 +200,23 @@ def post(
             response.close()
     latency = (time.monotonic() - started) * 1000
     return classify(response.status_code, excerpt, response.headers, latency, secrets)
+
+
+def _unsendable(url: str, headers: Mapping[str, str]) -> str:
+    """Why no attempt could ever send this (a URL or header value HTTP cannot carry), or ""."""
+    try:
+        urlsplit(url).port  # noqa: B018 - ValueError for a port that is not 0–65535
+    except ValueError as exc:
+        return f"the URL is not valid ({exc}); fix it in Team Settings"
+    for name, value in headers.items():
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            return (f"the {name} header would carry characters HTTP headers cannot (use ASCII); check the "
+                    "token or secret it is made of")
+        if "\r" in value or "\n" in value:
+            return f"the {name} header would carry a line break; check the token or secret it is made of"
+    return ""
 
 
 def _late(url: str, timeout: float) -> str:
