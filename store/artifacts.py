@@ -19,7 +19,7 @@ from store import artifact_entities as ae
 from store import artifact_events as ev
 from store import models as m
 from store.db import Database
-from store.errors import NotFound, ValidationError
+from store.errors import NotFound, PermissionDenied, ValidationError
 
 T = TypeVar("T")
 
@@ -101,10 +101,17 @@ def _log_version(db: Database, project_id: int, name: str, type_: str, files: Se
         return ev.version_entity(s, row)
 
 
-def _version_row(s: so.Session, version_id: int) -> m.ArtifactVersion:
+def _version_row(s: so.Session, version_id: int, username: str = "", what: str = "") -> m.ArtifactVersion:
+    """The version; with `what`, only for a user who may change it (a team viewer may not)."""
     row = s.get(m.ArtifactVersion, version_id)
     if row is None:
         raise NotFound(f"no artifact version {version_id}")
+    if what and username:
+        role = s.scalar(sa.select(m.User.role).join(m.Project, m.Project.team_id == m.User.team_id)
+                        .join(m.Artifact, m.Artifact.project_id == m.Project.id)
+                        .where(m.Artifact.id == row.artifact_id, m.User.username == username))
+        if role == "viewer":
+            raise PermissionDenied(f"{username} is a viewer of this team and cannot {what}")
     return row
 
 
@@ -115,7 +122,7 @@ def add_alias(db: Database, version_id: int, alias: str, *, username: str = "",
     if alias == ae.LATEST:
         raise ValidationError("'latest' is maintained automatically: it names the newest version")
     with db.session() as s:
-        row = _version_row(s, version_id)
+        row = _version_row(s, version_id, username, "change aliases")
         alias_moves.put_alias(s, alias_moves.PROJECT, row.artifact_id, row, alias, username, caused_by)
         return ev.version_entity(s, row)
 
@@ -125,7 +132,7 @@ def remove_alias(db: Database, version_id: int, alias: str, *, username: str = "
     if alias == ae.LATEST:
         raise ValidationError("'latest' is maintained automatically and cannot be removed")
     with db.session() as s:
-        row = _version_row(s, version_id)
+        row = _version_row(s, version_id, username, "change aliases")
         held = s.scalar(sa.select(m.ArtifactAlias).where(m.ArtifactAlias.version_id == row.id,
                                                          m.ArtifactAlias.alias == alias))
         if held is None:
@@ -143,7 +150,7 @@ def add_tag(db: Database, version_id: int, tag: str, *, username: str = "",
     """Tag the version (a tag may be on many versions); adding a present tag changes nothing."""
     tag = ev.check_label("tag", tag)
     with db.session() as s:
-        row = _version_row(s, version_id)
+        row = _version_row(s, version_id, username, "change tags")
         if s.get(m.ArtifactTag, (row.id, tag)) is None:
             s.add(m.ArtifactTag(version_id=row.id, tag=tag))
             s.flush()
@@ -154,7 +161,7 @@ def add_tag(db: Database, version_id: int, tag: str, *, username: str = "",
 def remove_tag(db: Database, version_id: int, tag: str, *, username: str = "",
                caused_by: str | None = None) -> ae.ArtifactVersion:
     with db.session() as s:
-        row = _version_row(s, version_id)
+        row = _version_row(s, version_id, username, "change tags")
         present = s.get(m.ArtifactTag, (row.id, tag))
         if present is None:
             raise NotFound(f"v{row.index} has no tag {tag!r}")

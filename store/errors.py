@@ -23,3 +23,7 @@ class NotFound(StoreError, LookupError):
 
 class SecretBackendUnavailable(StoreError):
     """The OS keyring has no usable backend; secrets cannot be stored or read."""
+
+
+class PermissionDenied(StoreError, PermissionError):
+    """The user's role does not allow this change; the message is meant for the user."""

@@ -19,14 +19,10 @@ from store import artifact_events as ev
 from store import events
 from store import models as m
 from store.db import Database
-from store.errors import NotFound, StoreError, ValidationError
+from store.errors import NotFound, PermissionDenied, ValidationError  # noqa: F401 - PermissionDenied re-exported
 
 T = TypeVar("T")
 _RANK = {"viewer": 0, "member": 1, "admin": 2}
-
-
-class PermissionDenied(StoreError, PermissionError):
-    """The user's registry role does not allow this change; the message is meant for the user."""
 
 
 def _entity(row: m.Registry) -> ae.Registry:

@@ -11,7 +11,10 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from desktop.artifacts.page import ArtifactsPage
 from desktop.engine import artifact_events as rules
 from store import artifact_files, artifacts, automations, registries, registry_links, runs
-from tests.ui_manage_fixtures import OFFSCREEN_NOISE, admin_ctx, project, save_screenshot, tasks, watcher  # noqa: F401
+from store.errors import PermissionDenied
+from tests.ui_manage_fixtures import (  # noqa: F401
+    OFFSCREEN_NOISE, admin_ctx, project, save_screenshot, tasks, viewer_ctx, watcher,
+)
 
 pytestmark = pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE)
 
@@ -67,3 +70,21 @@ def test_versions_alias_move_tag_link_and_would_fire(qtbot, db, admin_ctx, proje
     qtbot.waitUntil(lambda: any(c.name == "digits-classifier" for c in registry_links.list_collections(db, model.id)),
                     timeout=5000)
     tasks.wait_idle()
+
+
+def test_team_viewers_see_versions_but_cannot_change_them(qtbot, db, viewer_ctx, project, tasks, watcher,  # noqa: F811
+                                                          versions):
+    page = ArtifactsPage(viewer_ctx, tasks, watcher, project.id)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    page.table.selectRow(0)
+    for widget in (page.aliases, page.tags, page.link_button):
+        assert not widget.isEnabled() and "Viewers of this team" in widget.toolTip()
+    page.add_alias("production")  # even when called directly: nothing is asked or changed
+    assert page.findChild(QMessageBox) is None
+    with pytest.raises(PermissionDenied, match="viewer of this team and cannot change aliases"):
+        artifacts.add_alias(db, versions[1].id, "production", username=viewer_ctx.user.username)
+    with pytest.raises(PermissionDenied, match="cannot change tags"):
+        artifacts.add_tag(db, versions[1].id, "europe", username=viewer_ctx.user.username)
+    assert artifacts.get_version(db, versions[0].id).aliases == ("production",)

@@ -42,6 +42,9 @@ class _Snapshot:
     registries: list[ae.Registry] = field(default_factory=list)
 
 
+VIEWER_TOOLTIP = "Viewers of this team cannot change aliases or tags, or link versions"
+
+
 def would_fire(db, version: ae.ArtifactVersion, alias: str = "", tag: str = "") -> list[tuple[str, str]]:
     """What each operation on a project version would fire."""
     base = {"scope": "project", "project_id": version.project_id, "collection_id": version.artifact_id}
@@ -194,7 +197,8 @@ class ArtifactsPage(QWidget):
     def _show_selected(self) -> None:
         v = self.selected_version()
         for widget in (self.aliases, self.tags, self.link_button):
-            widget.setEnabled(v is not None)
+            widget.setEnabled(v is not None and self._ctx.can_edit)
+            widget.setToolTip("" if self._ctx.can_edit else VIEWER_TOOLTIP)
         if v is None:
             self.summary.setText("<i>Select a version.</i>")
             self.aliases.set_items(())
@@ -230,7 +234,7 @@ class ArtifactsPage(QWidget):
 
     def add_alias(self, alias: str) -> None:
         v = self.selected_version()
-        if v is None or not alias:
+        if v is None or not alias or not self._ctx.can_edit:
             return
         db, username = self._ctx.db, self._ctx.user.username
 
@@ -251,7 +255,7 @@ class ArtifactsPage(QWidget):
     def _change_label(self, store_call: Callable[..., object], labels: Labels, typed: bool = False) -> None:
         v = self.selected_version()
         text = labels.input.text().strip() if typed else (labels.selected() or "")
-        if v is None or not text:
+        if v is None or not text or not self._ctx.can_edit:
             return
         labels.input.clear() if typed else None
         db, username = self._ctx.db, self._ctx.user.username
@@ -259,7 +263,7 @@ class ArtifactsPage(QWidget):
 
     def open_link_dialog(self) -> LinkDialog | None:
         v = self.selected_version()
-        if v is None:
+        if v is None or not self._ctx.can_edit:
             return None
         dialog = LinkDialog([(r.name, r.id) for r in self._snap.registries], v.artifact_name, self)
         dialog.accepted.connect(lambda: self.link(v, dialog.registry.currentData(), dialog.collection.text().strip()))
