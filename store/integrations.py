@@ -272,5 +272,7 @@ def update_webhook(
 def users_of(db: Database, integration_id: int) -> list[str]:
     """Names of the automations whose action uses an integration (shown before deleting it)."""
     with db.session() as s:
-        rows = s.scalars(sa.select(m.Automation).order_by(m.Automation.name))
-        return [row.name for row in rows if (row.action_config or {}).get("integration_id") == integration_id]
+        team_id = s.scalar(sa.select(m.Integration.team_id).where(m.Integration.id == integration_id))
+        rows = s.scalars(sa.select(m.Automation).where(m.Automation.team_id == team_id).order_by(m.Automation.name))
+        return [row.name for row in rows
+                if isinstance(row.action_config, dict) and row.action_config.get("integration_id") == integration_id]
