@@ -42,7 +42,7 @@ ARTIFACT_EVENT_TYPES = (
 REGISTRY_PROJECT_PREFIX = "wandb-registry-"
 ARTIFACT_URI_PREFIX = "runbell-artifact://_id/"
 
-_LABEL = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_LABEL = re.compile(r"(?=.*[A-Za-z0-9])[A-Za-z0-9_.\-]{1,128}")  # fullmatch; "-" or ".." alone is no label
 _VERSION_LIKE = re.compile(r"^v\d+$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
@@ -50,8 +50,9 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 def check_label(kind: str, text: str) -> str:
     """A valid alias or tag (letters, digits, `_ . -`; aliases may not look like `v3`)."""
     text = (text or "").strip()
-    if not _LABEL.match(text):
-        raise ValidationError(f"{kind} {text!r} is not valid: use 1 to 128 letters, digits, '_', '.' or '-'")
+    if not _LABEL.fullmatch(text):
+        raise ValidationError(f"{kind} {text!r} is not valid: use 1 to 128 letters, digits, '_', '.' or '-', "
+                              "with at least one letter or digit")
     if kind == "alias" and _VERSION_LIKE.match(text):
         raise ValidationError(f"alias {text!r} looks like a version number; choose another name")
     return text

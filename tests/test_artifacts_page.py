@@ -58,9 +58,14 @@ def test_versions_alias_move_tag_link_and_would_fire(qtbot, db, admin_ctx, proje
     next(b for b in box.findChildren(QPushButton) if b.text() == "Move production").click()
     qtbot.waitUntil(lambda: "production" in artifacts.get_version(db, versions[1].id).aliases, timeout=5000)
 
+    page.tags.input.setText("..")  # refused: what was typed stays to be fixed
+    page.tags.add.click()
+    qtbot.waitUntil(lambda: "at least one letter or digit" in page.message.text(), timeout=5000)
+    assert page.tags.input.text() == ".."
     page.tags.input.setText("europe")
     page.tags.add.click()
     qtbot.waitUntil(lambda: artifacts.get_version(db, versions[1].id).tags == ("europe",), timeout=5000)
+    assert page.tags.input.text() == ""
     qtbot.waitUntil(lambda: page.table.item(0, 2).text() == "europe", timeout=5000)
 
     dialog = page.open_link_dialog()

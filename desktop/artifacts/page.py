@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop.context import AppContext
 from desktop.engine import artifact_events as rules
+from desktop.guard import alive
 from desktop.page_helpers import Reloader, change_then_reload, confirm, error_label, local_time, show_message, user_message
 from desktop.registries.detail import Labels
 from desktop.registries.versions_model import HEADERS, metadata_summary
@@ -257,9 +258,17 @@ class ArtifactsPage(QWidget):
         text = labels.input.text().strip() if typed else (labels.selected() or "")
         if v is None or not text or not self._ctx.can_edit:
             return
-        labels.input.clear() if typed else None
         db, username = self._ctx.db, self._ctx.user.username
-        self._change(lambda: store_call(db, v.id, text, username=username), f"Could not change {text!r}")
+
+        def done(_: object) -> None:  # what was typed stays until it is stored: a refusal loses nothing
+            if typed:
+                labels.input.clear()
+            self.reloader.request(immediate=True)
+
+        show_message(self.message, "")
+        self._tasks.run(lambda: store_call(db, v.id, text, username=username), alive(self, done),
+                        alive(self, lambda exc: show_message(self.message, f"Could not change {text!r}: "
+                                                                           f"{user_message(exc)}")))
 
     def open_link_dialog(self) -> LinkDialog | None:
         v = self.selected_version()
