@@ -317,9 +317,13 @@ class RegistriesPage(QWidget):
             return None
         dialog = RegistryNameDialog("Rename registry", self.registry_names(), current=registry.name, parent=self)
         db, username = self._ctx.db, self._ctx.user.username
-        dialog.accepted.connect(lambda: self._change(
-            lambda: registries.rename_registry(db, registry.id, dialog.name.text().strip(), username=username),
-            "Could not rename the registry"))
+
+        def rename() -> None:
+            name = dialog.name.text().strip()  # read here, on the UI thread, before the dialog goes
+            self._change(lambda: registries.rename_registry(db, registry.id, name, username=username),
+                         "Could not rename the registry")
+
+        dialog.accepted.connect(rename)
         return self._open(dialog)
 
     def delete_registry(self) -> QWidget | None:
