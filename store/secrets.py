@@ -86,6 +86,11 @@ def set_secret(db: Database, team_id: int, name: str, value: str) -> e.SecretNam
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValidationError("a secret cannot contain line breaks or other control characters "
                               "(a pasted token often ends with one: remove it)")
+    with db.session() as s:
+        other = s.scalar(sa.select(m.SecretName.name).where(
+            m.SecretName.team_id == team_id, sa.func.lower(m.SecretName.name) == name.lower(), m.SecretName.name != name))
+    if other is not None:  # a keyring that ignores case (Windows) would keep only one of them
+        raise ValidationError(f"the team already has a secret {other}; names differ by more than case")
     keyring_set(_account(team_id, name), value)
     with db.session() as s:
         row = s.scalar(sa.select(m.SecretName).where(m.SecretName.team_id == team_id, m.SecretName.name == name))

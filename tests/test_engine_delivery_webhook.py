@@ -196,3 +196,14 @@ def test_a_token_http_cannot_carry_fails_clearly_and_is_masked_in_every_form(wor
     # an error text that quotes a secret escaped still masks it
     assert masking.redact("header value: 'Bearer tok\\nen-NLSECRET'", ["tok\nen-NLSECRET"]) == \
         f"header value: 'Bearer {templating.SECRET_MASK}'"
+
+
+def test_secret_names_differ_by_more_than_case(world):  # noqa: F811
+    from store.errors import ValidationError
+
+    secrets.set_secret(world.db, world.team.id, "TOKEN", "first-value")
+    secrets.set_secret(world.db, world.team.id, "TOKEN", "replaced")  # the same name replaces
+    with pytest.raises(ValidationError, match="already has a secret TOKEN"):
+        secrets.set_secret(world.db, world.team.id, "token", "second-value")
+    assert [x.name for x in secrets.list_secrets(world.db, world.team.id)] == ["TOKEN"]
+    assert secrets.secret_value(world.team.id, "TOKEN") == "replaced"
