@@ -93,3 +93,21 @@ def test_team_viewers_see_versions_but_cannot_change_them(qtbot, db, viewer_ctx,
     with pytest.raises(PermissionDenied, match="cannot change tags"):
         artifacts.add_tag(db, versions[1].id, "europe", username=viewer_ctx.user.username)
     assert artifacts.get_version(db, versions[0].id).aliases == ("production",)
+
+
+def test_the_link_dialog_offers_only_registries_the_user_can_write(qtbot, db, admin_ctx, project, tasks,  # noqa: F811
+                                                                   watcher, versions):
+    from desktop.context import AppContext
+    from store import teams
+
+    _, member = teams.ensure_default_team(db, "mia")
+    model = registries.find_registry(db, admin_ctx.team.id, "Model")
+    registries.set_member_role(db, model.id, member.id, "viewer", username=admin_ctx.user.username)
+    page = ArtifactsPage(AppContext(db, admin_ctx.team, member), tasks, watcher, project.id)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    page.table.selectRow(0)
+    dialog = page.open_link_dialog()
+    assert [dialog.registry.itemText(i) for i in range(dialog.registry.count())] == ["Dataset"]
+    dialog.reject()

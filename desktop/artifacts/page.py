@@ -152,7 +152,9 @@ class ArtifactsPage(QWidget):
                 snap.run_names[run_id] = runs.get_run(db, run_id).name
             except NotFound:
                 pass
-        snap.registries = registries.list_registries(db, self._ctx.team.id)
+        username = self._ctx.user.username  # only the registries this user may link into
+        snap.registries = [r for r in registries.list_registries(db, self._ctx.team.id)
+                           if registries.can_write(db, r.id, username)]
         return snap
 
     def _apply(self, snap: _Snapshot) -> None:
@@ -200,6 +202,9 @@ class ArtifactsPage(QWidget):
         for widget in (self.aliases, self.tags, self.link_button):
             widget.setEnabled(v is not None and self._ctx.can_edit)
             widget.setToolTip("" if self._ctx.can_edit else VIEWER_TOOLTIP)
+        if self._ctx.can_edit and not self._snap.registries:
+            self.link_button.setEnabled(False)
+            self.link_button.setToolTip("You can link only into registries where you are a member or admin")
         if v is None:
             self.summary.setText("<i>Select a version.</i>")
             self.aliases.set_items(())
