@@ -12,11 +12,14 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWi
 
 from desktop import resources
 from desktop.context import AppContext
+from desktop.guard import alive
 from desktop.projects import ProjectPage, ProjectsPage
 from desktop.store_watcher import StoreWatcher
 from desktop.tabs import add_named_tab
 from desktop.tasks import TaskRunner
 from desktop.tray import Tray, engine_status, tray_available
+from store import entities as e
+from store import events, teams
 
 log = logging.getLogger("runbell.window")
 
@@ -65,20 +68,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("main-tabs")
         self.tabs.setDocumentMode(True)
         self.tabs.setAccessibleName("Main sections")
-        self.projects = ProjectsPage(ctx, tasks, watcher, self.tabs)
-        self.tabs.addTab(self.projects, "Projects")
-        self.registries = add_named_tab(self.tabs, "registries", "Registries", _optional_page(
-            "desktop.registries_page", lambda mod: mod.RegistriesPage(ctx, None, tasks=tasks, watcher=watcher),
-            "Registries are not available in this build.", self.tabs,
-        ))
-        self.team_settings = add_named_tab(self.tabs, "team-settings", "Team Settings", _optional_page(
-            "desktop.team_settings.page", lambda mod: mod.TeamSettingsPage(ctx, tasks, watcher, None),
-            "Team Settings are not available in this build.", self.tabs,
-        ))
+        self._build_pages()
         self.setCentralWidget(self.tabs)
-        for i, text in enumerate(("Projects", "Registries", "Team Settings")):
-            self.tabs.tabBar().setAccessibleTabName(i, text)
-            self.tabs.setTabToolTip(i, f"{text} (Ctrl+{i + 1})")
+        watcher.events_arrived.connect(self._on_events)
 
         self.settings_action = QAction("&Settings…", self)
         self.settings_action.setObjectName("action-settings")
@@ -113,6 +105,51 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
         self._update_engine_status()
         self._restore_state()
+
+    def _build_pages(self) -> None:
+        """The three sections, built for the signed-in user's current role."""
+        ctx, tasks, watcher = self.ctx, self._tasks, self._watcher
+        self.projects = ProjectsPage(ctx, tasks, watcher, self.tabs)
+        self.tabs.addTab(self.projects, "Projects")
+        self.registries = add_named_tab(self.tabs, "registries", "Registries", _optional_page(
+            "desktop.registries_page", lambda mod: mod.RegistriesPage(ctx, None, tasks=tasks, watcher=watcher),
+            "Registries are not available in this build.", self.tabs,
+        ))
+        self.team_settings = add_named_tab(self.tabs, "team-settings", "Team Settings", _optional_page(
+            "desktop.team_settings.page", lambda mod: mod.TeamSettingsPage(ctx, tasks, watcher, None),
+            "Team Settings are not available in this build.", self.tabs,
+        ))
+        for i, text in enumerate(("Projects", "Registries", "Team Settings")):
+            self.tabs.tabBar().setAccessibleTabName(i, text)
+            self.tabs.setTabToolTip(i, f"{text} (Ctrl+{i + 1})")
+
+    def _on_events(self, batch: list[e.Event]) -> None:
+        """An admin changed the signed-in user's role (from another app on a shared database too)."""
+        if any(ev.type == events.MEMBER_CHANGED and ev.payload.get("user_id") == self.ctx.user.id for ev in batch):
+            db, user_id = self.ctx.db, self.ctx.user.id
+            self._tasks.run(lambda: teams.get_user(db, user_id), alive(self, self._on_user_reloaded))
+
+    def _on_user_reloaded(self, user: e.User) -> None:
+        old = self.ctx.user.role
+        self.set_user(user)
+        if user.role != old and not self._shut_down:
+            self._rebuild_pages()
+            self.statusBar().showMessage(f"Your role changed from {old} to {user.role}; every page follows it now.",
+                                         15_000)
+
+    def _rebuild_pages(self) -> None:
+        """Every page reads the role when it is built: build them again, where the user was."""
+        index = self.tabs.currentIndex()
+        opened = self.projects.project_page
+        reopen = None if opened is None else opened.project.id
+        self.projects.shutdown()
+        for page in (self.projects, self.registries, self.team_settings):
+            self.tabs.removeTab(self.tabs.indexOf(page))
+            page.deleteLater()
+        self._build_pages()
+        self.tabs.setCurrentIndex(index)
+        if reopen is not None:
+            self.projects.open_project(reopen)
 
     def _add_go_menu(self) -> None:
         go_menu = self.menuBar().addMenu("&Go")

@@ -22,6 +22,7 @@ INTEGRATION_CHANGED = "integration_changed"
 SECRET_CHANGED = "secret_changed"
 EXECUTION_CHANGED = "execution_changed"
 PROJECT_CREATED = "project_created"
+MEMBER_CHANGED = "member_changed"  # a team member's role changed: open apps apply it at once
 
 
 def record(

@@ -77,6 +77,15 @@ def set_role(db: Database, user_id: int, role: str) -> e.User:
                 raise ValidationError(
                     f"{row.username} is the team's last admin; make another member an admin first")
         row.role = role
+        events.record(s, events.MEMBER_CHANGED, payload={"user_id": row.id, "role": role})
+        return convert.user(row)
+
+
+def get_user(db: Database, user_id: int) -> e.User:
+    with db.session() as s:
+        row = s.get(m.User, user_id)
+        if row is None:
+            raise NotFound(f"no user {user_id}")
         return convert.user(row)
 
 

@@ -162,3 +162,24 @@ def test_the_app_starts_and_quits_cleanly(tmp_path, db_url):
     assert "Runbell ready" in proc.stderr
     for bad in ("Traceback", "ModuleNotFoundError", "ImportError", "FileNotFoundError"):
         assert bad not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_a_role_change_applies_to_the_open_window_at_once(qtbot, ui_ctx, tasks, watcher, engine, qsettings_isolated):
+    project = teams.get_or_create_project(ui_ctx.db, ui_ctx.team.id, "digits")
+    seed_run(ui_ctx.db, project.id, {"val/acc": [0.3, 0.6]})
+    _, other = teams.ensure_default_team(ui_ctx.db, "bob")
+    teams.set_role(ui_ctx.db, other.id, "admin")  # so the signed-in admin can be demoted
+    window = make_window(qtbot, ui_ctx, tasks, watcher, engine, use_tray=False)
+    qtbot.waitUntil(lambda: window.projects.list.count() == 1, timeout=10_000)
+    window.open_project(project.id)
+    page = window.projects.project_page
+    qtbot.waitUntil(lambda: page.workspace.panel("val/acc") is not None, timeout=10_000)
+    assert page.workspace.panel("val/acc").bell.isEnabled()
+    teams.set_role(ui_ctx.db, ui_ctx.user.id, "viewer")  # by another admin, maybe on another machine
+    qtbot.waitUntil(lambda: window.ctx.user.role == "viewer", timeout=10_000)
+    assert "(viewer)" in window.identity_label.text()
+    reopened = window.projects.project_page  # the same project, built again for the new role
+    assert reopened is not None and reopened is not page and reopened.project.id == project.id
+    qtbot.waitUntil(lambda: reopened.workspace.panel("val/acc") is not None, timeout=10_000)
+    bell = reopened.workspace.panel("val/acc").bell
+    assert not bell.isEnabled() and "Viewers cannot create automations" in bell.toolTip()

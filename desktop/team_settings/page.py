@@ -31,7 +31,7 @@ from store import automations, integrations, secrets, teams
 from store import entities as e
 from store import events
 
-WATCHED = (events.INTEGRATION_CHANGED, events.SECRET_CHANGED, events.AUTOMATION_CHANGED)
+WATCHED = (events.INTEGRATION_CHANGED, events.SECRET_CHANGED, events.AUTOMATION_CHANGED, events.MEMBER_CHANGED)
 BANNER_STYLE = (
     "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e0b400;"
     " border-radius: 4px; padding: 8px; }"
