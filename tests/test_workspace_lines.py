@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtGui import QColor
 
-from desktop.workspace.axes import MajorOnlyAxis
+from desktop.workspace.axes import MajorOnlyAxis, x_axis
 from desktop.workspace.bounds import snap_out
 from desktop.workspace.curves import robust_range
 from desktop.workspace.decimate import peak_decimate
@@ -97,14 +97,39 @@ def test_hidden_lines_are_not_painted_and_new_points_move_the_bounds(qtbot):
 
 
 @settings(max_examples=300, deadline=None)
-@given(lo=st.floats(-1e12, 1e12), span=st.floats(1e-9, 1e9))
-def test_auto_range_snaps_outward_by_at_most_a_tenth_each_side(lo, span):
+@given(lo=st.floats(-1e12, 1e12), span=st.floats(1e-9, 1e9), growing=st.booleans())
+def test_auto_range_snaps_outward_by_at_most_a_tenth_each_side(lo, span, growing):
+    """A growing axis rounds its span up the R20 ladder instead: at most a seventh more."""
     hi = lo + span
     if not hi > lo:
         return
-    s_lo, s_hi = snap_out([lo, hi])
+    s_lo, s_hi = snap_out([lo, hi], growing=growing)
     assert s_lo <= lo and s_hi >= hi
-    assert (s_hi - s_lo) <= (hi - lo) * 1.2 + 1e-6 * max(abs(lo), abs(hi), 1)
+    most = 1.1 * 1.15 if growing else 1.2
+    assert (s_hi - s_lo) <= (hi - lo) * most + 1e-6 * max(abs(lo), abs(hi), 1)
+
+
+def test_a_growing_step_axis_moves_about_twenty_times_a_decade_not_every_ten_steps():
+    def moves(grow: bool) -> int:
+        ranges = [snap_out([0.0, float(hi)], growing=grow) for hi in range(100, 1001)]
+        return sum(a != b for a, b in zip(ranges, ranges[1:]))
+
+    assert moves(False) == 90 and moves(True) <= 21  # steps 100 → 1,000
+    assert snap_out([0.0, 412.0], growing=True) == [0.0, 450.0]
+    assert snap_out([0.0, 450.0], growing=True) == [0.0, 450.0]  # exactly on a rung: no room added
+
+
+def test_the_x_axes_of_steps_and_seconds_have_one_level_of_ticks(qtbot):
+    steps, seconds = x_axis("step"), x_axis("relative")
+    for lo, hi in [(0, 300), (0, 2), (0, 1e6), (10, 11)]:
+        levels = steps.tickSpacing(lo, hi, 600)
+        assert len(levels) == 1 and levels[0][0] >= 1, (lo, hi, levels)  # whole steps only
+    for lo, hi in [(0, 300), (0, 0.5)]:
+        levels = seconds.tickSpacing(lo, hi, 600)
+        assert len(levels) == 1 and (hi - lo) / levels[0][0] >= 3, (lo, hi, levels)
+    # the finest level whose labels stay 80 px apart: every 50 steps on a wide panel, not every 100
+    assert steps.tickSpacing(0, 330, 620) == [(50.0, 0)] and steps.tickSpacing(0, 330, 300) == [(100.0, 0)]
+    assert MajorOnlyAxis("left").tickSpacing(-1, 1, 150) == [(0.5, 0)]  # short: coarse, not 40 labels
 
 
 def test_a_growing_live_range_moves_only_every_tenth_of_its_span():

@@ -40,8 +40,11 @@ def test_hover_reads_out_run_step_and_value_and_highlights(qtbot, ui_ctx, tasks,
     text = panel.readout.text()
     assert "hover-run" in text and "step 2" in text and "0.25" in text
     assert view.panel_curve(run.id, "loss").highlighted
+    marker = panel._marker
+    assert marker.isVisible() and list(marker.getData()[0]) == [2.0]
     panel._on_mouse_moved(vb.mapViewToScene(pg.Point(2, 100.0)))  # far away
     assert panel.readout.text() == "" and not view.panel_curve(run.id, "loss").highlighted
+    assert not marker.isVisible()  # hidden, not just emptied: live paints skip it
 
 
 def test_relative_time_axis_starts_each_run_at_zero(qtbot, ui_ctx, tasks, watcher, project):

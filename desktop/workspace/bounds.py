@@ -27,12 +27,20 @@ def array_bounds(values: np.ndarray) -> tuple[float, float] | None:
     return (float(finite.min()), float(finite.max())) if len(finite) else None
 
 
-def snap_out(bounds: list[float] | None) -> list[float] | None:
+# Renard's R20 series: twenty steps a decade, each about 12% above the last
+_LADDER = (1.0, 1.12, 1.25, 1.4, 1.6, 1.8, 2.0, 2.24, 2.5, 2.8, 3.15, 3.55, 4.0, 4.5, 5.0, 5.6, 6.3, 7.1, 8.0, 9.0, 10.0)
+
+
+def snap_out(bounds: list[float] | None, *, growing: bool = False) -> list[float] | None:
     """[lo, hi] widened to multiples of a tenth of the span's power of ten (at most ~10% more).
 
     A live curve grows a little every frame; an auto range that followed it exactly would move
     every frame, and with it every axis label and grid line would be laid out again. Snapped,
     the range (and the axes) change only every tenth or so of the span.
+
+    `growing` is for the axis live runs extend (x): the span is rounded up the R20 ladder
+    instead, so the range moves once per ~12% of growth however long the run, not every
+    tenth of a power of ten (every 10 steps of a 900-step run).
     """
     if bounds is None:
         return None
@@ -41,7 +49,17 @@ def snap_out(bounds: list[float] | None) -> list[float] | None:
     if not (span > 0 and np.isfinite(span)):
         return bounds
     unit = 10.0 ** (math.floor(math.log10(span)) - 1)
-    return [min(lo, math.floor(lo / unit) * unit), max(hi, math.ceil(hi / unit) * unit)]  # min/max: rounding
+    lo_out = min(lo, math.floor(lo / unit) * unit)  # min/max: rounding
+    if growing:
+        return [lo_out, max(hi, lo_out + _ladder_up(hi - lo_out))]
+    return [lo_out, max(hi, math.ceil(hi / unit) * unit)]
+
+
+def _ladder_up(span: float) -> float:
+    """The smallest R20 value at or above span (span > 0)."""
+    decade = 10.0 ** math.floor(math.log10(span))
+    mantissa = span / decade
+    return next(step for step in _LADDER if step >= mantissa * (1 - 1e-12)) * decade
 
 
 def log_range(lo: float, hi: float) -> tuple[float, float]:

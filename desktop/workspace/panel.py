@@ -94,6 +94,7 @@ class MetricPanel(QFrame):
         item.hideButtons()
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
         self._marker.setZValue(50)
+        self._marker.hide()
         item.addItem(self._marker, ignoreBounds=True)
         self.lines = PanelLines()  # paints every run's line (lines.py)
         item.getViewBox().addItem(self.lines)
@@ -204,7 +205,7 @@ class MetricPanel(QFrame):
             if line.isVisible():
                 y = float(line.value())
                 y_range = widen(y_range, y, y)
-        return [snap_out(x_range), snap_out(y_range)]
+        return [snap_out(x_range, growing=True), snap_out(y_range)]
 
     def mark_all_dirty(self) -> None:
         for curve in self.curves.values():
@@ -280,7 +281,7 @@ class MetricPanel(QFrame):
         found = self.nearest_point(scene_pos)
         if found is None:
             self.readout.setText("")
-            self._marker.setData([], [])
+            self._hide_marker()
             self.hovered.emit("")
             return
         curve, x, shown_y = found
@@ -291,7 +292,13 @@ class MetricPanel(QFrame):
             f" · step {step} · {y:.6g}"
         )
         self._marker.setData([x], [shown_y], brush=pg.mkBrush(curve.color))
+        self._marker.show()
         self.hovered.emit(curve.run_id)
+
+    def _hide_marker(self) -> None:
+        """Hidden, not just emptied: an empty scatter item still costs every live paint."""
+        self._marker.hide()
+        self._marker.setData([], [])
 
     # -- the settings menu -----------------------------------------------------------------------
 
@@ -393,7 +400,7 @@ class MetricPanel(QFrame):
         if not (self.hasFocus() or self.bell.hasFocus()):
             self.bell.hide()
         self.readout.setText("")
-        self._marker.setData([], [])
+        self._hide_marker()
         self.hovered.emit("")
         super().leaveEvent(event)
 
