@@ -16,6 +16,7 @@ from PySide6.QtCore import QMessageLogContext, QObject, QThread, QTimer, QtMsgTy
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop import resources
+from desktop.gui_gc import UiThreadCollector
 from desktop.tray import tray_available
 
 log = logging.getLogger("runbell.app")
@@ -186,11 +187,13 @@ def run_gui(
     from store.errors import StoreError
 
     app = create_app(sys.argv)
+    collector = UiThreadCollector(app)  # before any worker thread starts: see gui_gc.py
     db_url = configured_url(db_url)
     settings = load_settings()
     sys.excepthook = _excepthook
     instance = SingleInstance(db_url or default_url(), app)
     if not instance.claim():
+        collector.uninstall()
         return 0  # the running instance shows its window instead
     try:
         db = Database(db_url)
@@ -199,6 +202,7 @@ def run_gui(
         log.error("cannot open the database: %s", exc)
         QMessageBox.critical(None, "Runbell cannot open its database", str(exc))
         instance.close()
+        collector.uninstall()
         return 2
     ctx = AppContext(db, team, user)
     tasks = TaskRunner(app)
@@ -234,3 +238,4 @@ def run_gui(
         instance.close()
         _leave_running(training)
         db.dispose()
+        collector.uninstall()
