@@ -20,6 +20,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.gui)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ui_thread_gc(qapp):
+    """As in the app (desktop/gui_gc.py): Python's cyclic collection on the UI thread only. Left
+    automatic, a store call on a worker thread collected a dead page's QMenu and deadlocked
+    the test run against the UI thread."""
+    from desktop.gui_gc import UiThreadCollector
+
+    collector = UiThreadCollector()
+    yield collector
+    collector.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _gc_between_tests(_ui_thread_gc):
+    """Tests that never run the event loop still get their garbage collected, on this thread."""
+    yield
+    _ui_thread_gc.check()
+
+
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own data folder and settings; nothing touches the user's real ones."""

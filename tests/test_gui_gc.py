@@ -23,6 +23,7 @@ def test_cycles_made_anywhere_are_collected_on_the_ui_thread(qtbot):
         if phase == "start":
             threads.append(threading.current_thread().name)
 
+    was_enabled = gc.isenabled()  # the test session runs its own collector too (conftest.py)
     collector = UiThreadCollector(interval_ms=20)
     gc.callbacks.append(record)
     try:
@@ -43,4 +44,4 @@ def test_cycles_made_anywhere_are_collected_on_the_ui_thread(qtbot):
     finally:
         gc.callbacks.remove(record)
         collector.uninstall()
-    assert gc.isenabled()
+    assert gc.isenabled() == was_enabled

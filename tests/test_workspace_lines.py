@@ -1,6 +1,8 @@
 """The panel's one line item (lines.py) and the peak decimation that feeds it."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -198,3 +200,29 @@ def test_grid_lines_on_a_date_axis_wait_for_its_first_layout(qtbot):
     qtbot.waitUntil(lambda: grid._cache is not None, timeout=5000)
     vertical = [line.x1() for line in grid._cache[1] if line.x1() == line.x2()]
     assert vertical and all(1.7e9 <= x <= 1.7e9 + 3600 for x in vertical)
+
+
+@pytest.mark.parametrize("lo, hi, size", [
+    (0.511425, 0.511438, 220),  # a deep zoom: once fourteen 7-digit labels 16 px apart
+    (-1e11, 1e12, 160),  # one huge spike
+    (0.0, 1.0, 40), (-5.0, 5.0, 1000),
+])
+def test_labels_keep_their_room_at_any_zoom(qtbot, lo, hi, size):
+    axis = MajorOnlyAxis("left")
+    [(spacing, values)] = axis.tickValues(lo, hi, size)
+    assert 1 <= len(values) <= size / 32 + 1
+    assert spacing / (hi - lo) * size >= 32
+
+
+@pytest.mark.parametrize("lo, hi, size", [
+    (math.log10(0.04), math.log10(3), 300),  # a loss on log y: 1, 0.9, 0.8 … were drawn over each other
+    (-300.0, 300.0, 300),  # 600 decades: the minor ticks were a solid black bar
+    (-3.25, 1.25, 300), (-0.35, 0.53, 300), (-1.0, 0.0, 800),
+])
+def test_log_axis_labels_never_overlap(qtbot, lo, hi, size):
+    axis = MajorOnlyAxis("left")
+    axis.setLogMode(False, True)
+    values = sorted(v for _spacing, level in axis.tickValues(lo, hi, size) for v in level)
+    assert 2 <= len(values) <= size / 32 + 1, values
+    gaps_px = np.diff(values) / (hi - lo) * size
+    assert gaps_px.min() >= 32 - 1e-9, values

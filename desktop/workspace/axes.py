@@ -1,21 +1,25 @@
 """The panels' x axes: whole steps, relative seconds or wall-clock dates."""
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
+
+from desktop.workspace.bounds import ladder_up
 
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 AXIS_TITLES = {"step": "step", "relative": "relative time (s)", "wall": "wall time"}
 
 
 class MajorOnlyAxis(pg.AxisItem):
-    """An axis with one level of ticks: the finest of pyqtgraph's levels whose labels stay
-    MIN_PX apart, and never fewer than MIN_LABELS labels. Minor grid lines at every 0.02 are
-    noise; a loss from 0.4 to 2.4 with only "1" and "2" on its axis cannot be read either. One
-    level is also less than half the work of laying out pyqtgraph's three, which a live panel
-    does whenever its range grows."""
+    """An axis with one level of labelled ticks, 1, 2 or 5 × 10ⁿ apart, the finest whose labels
+    stay MIN_PX apart. pyqtgraph's three levels put minor grid lines at every 0.02, and after a
+    deep zoom fourteen 7-digit labels 16 px apart; they also took twice as long to lay out,
+    which a live panel does whenever its range grows. A log axis labels 2 and 5 (or every digit)
+    within a decade only where they have room."""
 
-    MIN_LABELS = 3
-    MIN_PX = {"bottom": 80, "top": 80, "left": 40, "right": 40}
+    MIN_PX = {"bottom": 80, "top": 80, "left": 32, "right": 32}
+    LOG_STEPS = ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,))  # labels within a decade, finest first
 
     def __init__(self, orientation: str = "left") -> None:
         super().__init__(orientation)
@@ -24,14 +28,28 @@ class MajorOnlyAxis(pg.AxisItem):
         self.setStyle(autoReduceTextSpace=False)
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
-        levels = super().tickSpacing(minVal, maxVal, size)
         span = maxVal - minVal
-        readable = [(spacing, offset) for spacing, offset in levels  # coarse to fine
-                    if spacing > 0 and span / spacing >= self.MIN_LABELS]
-        if not readable:
-            return levels[-1:]
-        roomy = [level for level in readable if level[0] / span * size >= self.MIN_PX[self.orientation]]
-        return roomy[-1:] if roomy else readable[:1]
+        if not (span > 0 and size > 0 and math.isfinite(span)):
+            return super().tickSpacing(minVal, maxVal, size)
+        return [(ladder_up(span * self.MIN_PX[self.orientation] / size, (1, 2, 5, 10)), 0.0)]
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: ANN001, ANN201, N802, N803
+        decades = maxVal - minVal
+        if not (decades > 0 and size > 0 and math.isfinite(decades)):
+            return [(spacing, values) for spacing, values in stdTicks if spacing >= 1.0]
+        major = [(spacing, values) for spacing, values in stdTicks if spacing >= 1.0 and len(values)]
+        gap = self.MIN_PX[self.orientation] / (size / decades)  # the least room between labels, in decades
+        for steps in self.LOG_STEPS:
+            if major and 1 in steps:
+                steps = steps[1:]  # the decades are labelled already
+            shown = [math.log10(b / a) for a, b in zip(steps, (*steps[1:], 10))]
+            if steps and min(shown) < gap and steps != self.LOG_STEPS[-1]:
+                continue
+            minor = [v + math.log10(m) for v in range(math.floor(minVal), math.ceil(maxVal)) for m in steps
+                     if minVal < v + math.log10(m) < maxVal]
+            if minor or major:
+                return major + ([(None, minor)] if minor else [])
+        return major
 
 
 class StepAxis(MajorOnlyAxis):

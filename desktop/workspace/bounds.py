@@ -51,15 +51,15 @@ def snap_out(bounds: list[float] | None, *, growing: bool = False) -> list[float
     unit = 10.0 ** (math.floor(math.log10(span)) - 1)
     lo_out = min(lo, math.floor(lo / unit) * unit)  # min/max: rounding
     if growing:
-        return [lo_out, max(hi, lo_out + _ladder_up(hi - lo_out))]
+        return [lo_out, max(hi, lo_out + ladder_up(hi - lo_out))]
     return [lo_out, max(hi, math.ceil(hi / unit) * unit)]
 
 
-def _ladder_up(span: float) -> float:
-    """The smallest R20 value at or above span (span > 0)."""
-    decade = 10.0 ** math.floor(math.log10(span))
-    mantissa = span / decade
-    return next(step for step in _LADDER if step >= mantissa * (1 - 1e-12)) * decade
+def ladder_up(value: float, steps: tuple[float, ...] = _LADDER) -> float:
+    """The smallest steps[i] × 10ⁿ at or above value (> 0); steps run from 1 to 10."""
+    decade = 10.0 ** math.floor(math.log10(value))
+    mantissa = value / decade
+    return next(step for step in steps if step >= mantissa * (1 - 1e-12)) * decade
 
 
 def log_range(lo: float, hi: float) -> tuple[float, float]:
