@@ -46,6 +46,19 @@ MAX_BATCH = 20_000
 FINAL_FLUSH_TIMEOUT = 30.0
 _RETRY_PAUSE = 0.2
 _MAX_KEY_LENGTH = 256
+
+
+def _key_problem(key: object) -> str:
+    """Why a metric name cannot be stored ("" if it can). The value is left out of the message,
+    so Python's warning filter shows a name logged every step once, not every step."""
+    if type(key) is not str:
+        return f"metric names must be text, not {type(key).__name__} ({key!r:.80}); not stored"
+    if not 0 < len(key) <= _MAX_KEY_LENGTH:
+        return (f"metric names need 1 to {_MAX_KEY_LENGTH} characters; {key!r:.80} has {len(key)}; "
+                "not stored")
+    if "\x00" in key:
+        return f"metric names cannot hold a NUL character: {key!r:.80}; not stored"
+    return ""
 _MAX_STEP = 2**63 - 1
 _ALERT_LEVELS = {"INFO": "INFO", "WARN": "WARN", "WARNING": "WARN", "ERROR": "ERROR"}
 
@@ -205,23 +218,21 @@ class Run:
                 number = value if type(value) is float else _as_float(value)
                 last = last_steps.get(key)
                 if last is None:
-                    if type(key) is not str or not 0 < len(key) <= _MAX_KEY_LENGTH or "\x00" in key:
-                        skipped.append((key, value))
+                    problem = _key_problem(key)
+                    if problem:
+                        skipped.append(problem)
                         continue
                     last = -1
                 if number is None:
-                    skipped.append((key, value))
+                    skipped.append(f"{key!r} = {value!r:.80} is not a number; not stored")
                 elif step <= last:
                     stale.append((key, last))
                 else:
                     last_steps[key] = step
                     points.append((key, step, number, wall))
             self._queue.extend(points)
-        for key, value in skipped:
-            warnings.warn(
-                f"run {self.id}: {key!r} = {value!r:.80} is not a number with a usable name; not stored",
-                NonNumericValueWarning, stacklevel=stacklevel,
-            )
+        for message in skipped:
+            warnings.warn(f"run {self.id}: {message}", NonNumericValueWarning, stacklevel=stacklevel)
         for key, last in stale:
             warnings.warn(
                 f"run {self.id}: {key!r} logged at step {step} but already logged at step {last}; "
