@@ -114,6 +114,12 @@ def test_a_single_spike_in_two_million_points_is_drawn_at_every_zoom(qtbot, ui_c
         if x1 - x0 <= 200:  # zoomed in to fewer points than pixels: every raw point
             assert set(np.arange(x0, x1 + 1)) <= set(curve.xData.astype(int))
 
+    panel.plot.setXRange(10, 500, padding=0)  # zoomed in far from the spike …
+    qtbot.waitUntil(lambda: curve.xData is not None and curve.xData[-1] <= 1000, timeout=10_000)
+    panel.fit_view()  # … then "Fit to data": following the whole history again, spike and all
+    qtbot.waitUntil(lambda: panel.view_x_range() is None and curve.xData[0] == 0
+                    and curve.xData[-1] >= 1_900_000 and curve.yData.max() == 100.0, timeout=10_000)
+
 
 def test_layout_is_saved_per_project_and_restored(qtbot, ui_ctx, tasks, watcher, project, qsettings_isolated):
     seed_run(ui_ctx.db, project.id, {"a": [1, 2, 3], "b": [3, 2, 1], "c": [0.5, 0.6]})

@@ -102,6 +102,7 @@ class MetricPanel(QFrame):
         self._apply_x_axis()
         self._apply_y()
         item.getViewBox().sigXRangeChanged.connect(self._on_x_range)
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_click)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         layout = QVBoxLayout(self)
@@ -346,6 +347,17 @@ class MetricPanel(QFrame):
         self.spec.y_range = y_range
         self._apply_y()
         self.spec_changed.emit()
+
+    def fit_view(self) -> None:
+        """Back to following the data after a zoom or pan (x, and y unless fixed)."""
+        vb = self.plot.getPlotItem().getViewBox()
+        vb.enableAutoRange(x=True, y=self.spec.y_range is None)
+        self.mark_all_dirty()  # drawn clipped to the old view: draw them whole
+        self.view_moved.emit()  # long histories: read the whole extent again
+
+    def _on_scene_click(self, event: object) -> None:
+        if event.double():
+            self.fit_view()
 
     def fix_y_range(self) -> None:
         lo, hi = self.plot.getPlotItem().getViewBox().viewRange()[1]

@@ -35,6 +35,7 @@ def build_menu(panel: MetricPanel) -> QMenu:
         action.setCheckable(True)
         action.setChecked(weight == spec.smoothing)
         s_group.addAction(action)
+    menu.addAction("Fit to data (double-click)", panel.fit_view)
     menu.addAction("Y range: automatic", lambda: panel.set_y_range(None))
     robust = menu.addAction("Ignore outliers in automatic Y range")
     robust.setCheckable(True)
