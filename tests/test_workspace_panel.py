@@ -250,3 +250,22 @@ def test_bell_switches_to_the_dark_icon_when_the_theme_turns_dark(qtbot, ui_ctx,
     finally:
         app.setPalette(light_palette)
     qtbot.waitUntil(lambda: _icon_image(bell.icon()) == light, timeout=5000)
+
+
+def test_a_long_legend_never_covers_the_title(qtbot):
+    from PySide6.QtWidgets import QMenu
+
+    from desktop.workspace.layout import PanelSpec
+    from desktop.workspace.panel_header import PanelHeader
+
+    menu = QMenu()
+    header = PanelHeader(PanelSpec(metric="", pattern="loss|acc"), menu, can_edit=True)
+    qtbot.addWidget(header)
+    header.resize(500, 30)
+    header.show()
+    qtbot.waitExposed(header)
+    legend = " ".join(f"&#9632; run-0{i} · acc" for i in range(8)) + " +110 more (6 hidden)"
+    header.set_legend(legend, ["run-00"])
+    qtbot.waitUntil(lambda: header.title.text() == "/loss|acc/", timeout=2000)
+    header.layout().activate()
+    assert header.title.geometry().right() < header.legend.geometry().left()  # side by side, not over

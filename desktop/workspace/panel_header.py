@@ -34,7 +34,7 @@ class PanelHeader(QWidget):
         self.title = QLabel(self)
         self.title.setObjectName("panel-title")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
@@ -104,4 +104,6 @@ class PanelHeader(QWidget):
         room = max(40, int(self.width() * TITLE_SHARE))
         shown = self.title.fontMetrics().elidedText(self._full_title, Qt.TextElideMode.ElideMiddle, room)
         self.title.setText(shown)
-        self.title.setMinimumWidth(min(room, self.title.fontMetrics().horizontalAdvance(shown) + 4))
+        # a fixed width the layout must honour (with an Ignored policy it gave the title none and
+        # a long legend was drawn over it)
+        self.title.setFixedWidth(min(room, self.title.fontMetrics().horizontalAdvance(shown) + 4))
