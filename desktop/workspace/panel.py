@@ -92,6 +92,9 @@ class MetricPanel(QFrame):
         self.grid = GridLines(item.getAxis("bottom"), item.getAxis("left"))  # not showGrid: see gridlines.py
         item.getViewBox().addItem(self.grid, ignoreBounds=True)
         item.hideButtons()
+        # room above the view and right of it for the half of a label centred on the last tick
+        # (a "2.5" at the top edge was cut in half)
+        item.layout.setContentsMargins(2, 8, 12, 2)
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
         self._marker.setZValue(50)
         self._marker.hide()
