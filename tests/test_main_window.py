@@ -178,8 +178,11 @@ def test_a_role_change_applies_to_the_open_window_at_once(qtbot, ui_ctx, tasks, 
     teams.set_role(ui_ctx.db, ui_ctx.user.id, "viewer")  # by another admin, maybe on another machine
     qtbot.waitUntil(lambda: window.ctx.user.role == "viewer", timeout=10_000)
     assert "(viewer)" in window.identity_label.text()
-    reopened = window.projects.project_page  # the same project, built again for the new role
-    assert reopened is not None and reopened is not page and reopened.project.id == project.id
+    # the same project, built again for the new role once the rebuilt list has loaded (in the
+    # background: under load that comes after the role change shows)
+    qtbot.waitUntil(lambda: window.projects.project_page not in (None, page), timeout=10_000)
+    reopened = window.projects.project_page
+    assert reopened.project.id == project.id
     qtbot.waitUntil(lambda: reopened.workspace.panel("val/acc") is not None, timeout=10_000)
     bell = reopened.workspace.panel("val/acc").bell
     assert not bell.isEnabled() and "Viewers cannot create automations" in bell.toolTip()
