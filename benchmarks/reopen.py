@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from benchmarks.plots import pump_until  # noqa: E402
 from desktop.context import AppContext  # noqa: E402
 from desktop.gui_gc import UiThreadCollector  # noqa: E402
 from desktop.projects.page import ProjectsPage  # noqa: E402
@@ -36,13 +37,6 @@ from store.db import Database  # noqa: E402
 def resident_mib() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
-
-
-def pump(app: QApplication, until, timeout: float) -> None:  # noqa: ANN001 - a predicate
-    end = time.monotonic() + timeout
-    while not until() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
 
 
 def main() -> int:
@@ -65,12 +59,13 @@ def main() -> int:
         page = ProjectsPage(AppContext(db, team, user), tasks, watcher)
         page.resize(1200, 800)
         page.show()
-        pump(app, lambda: page.list.count() > 0, 10)
+        pump_until(app, lambda: page.list.count() > 0, timeout=10)
         figures = []
         for i in range(args.openings):
             opened = page.open_project(project.id)
-            pump(app, lambda: opened.workspace.is_loaded, 10)
-            pump(app, lambda: False, 0.2)  # a few live frames
+            pump_until(app, lambda: opened.workspace.is_loaded, timeout=10)
+            frames_until = time.monotonic() + 0.2  # a few live frames
+            pump_until(app, lambda: time.monotonic() > frames_until)
             page.close_project()
             del opened
             if i % 5 == 4:

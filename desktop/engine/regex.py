@@ -55,9 +55,9 @@ def compile_regex(pattern: object, what: str = "pattern", flags: int = 0) -> re.
         raise ValueError(f"the {what} {pattern!r} repeats a group that already repeats, e.g. (a+)+, which can "
                          "take exponential time; write it without the outer repeat")
     if any(_alternatives_may_start_alike(m.group(1)) for m in _REPEATED_CHOICE.finditer(pattern)):
-        raise ValueError(f"the {what} {pattern!r} repeats a group of alternatives, whose alternatives may start alike, e.g. (a|ab)*, which can "
-                         "take exponential time; use a character class such as [ab]* or repeat each "
-                         "alternative on its own")
+        raise ValueError(f"the {what} {pattern!r} repeats a group whose alternatives may start alike, e.g. "
+                         "(a|ab)*, which can take exponential time; use a character class such as [ab]* "
+                         "or repeat each alternative on its own")
     try:
         with warnings.catch_warnings():
             # "possible nested set" and kin: the pattern will mean something else in a later Python

@@ -34,22 +34,22 @@ class MajorOnlyAxis(pg.AxisItem):
         return [(ladder_up(span * self.MIN_PX[self.orientation] / size, (1, 2, 5, 10)), 0.0)]
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: ANN001, ANN201, N802, N803
+        major = [(spacing, values) for spacing, values in stdTicks if spacing >= 1.0 and len(values)]
         decades = maxVal - minVal
         if not (decades > 0 and size > 0 and math.isfinite(decades)):
-            return [(spacing, values) for spacing, values in stdTicks if spacing >= 1.0]
-        major = [(spacing, values) for spacing, values in stdTicks if spacing >= 1.0 and len(values)]
-        gap = self.MIN_PX[self.orientation] / (size / decades)  # the least room between labels, in decades
-        for steps in self.LOG_STEPS:
-            if major and 1 in steps:
-                steps = steps[1:]  # the decades are labelled already
-            shown = [math.log10(b / a) for a, b in zip(steps, (*steps[1:], 10))]
-            if steps and min(shown) < gap and steps != self.LOG_STEPS[-1]:
-                continue
-            minor = [v + math.log10(m) for v in range(math.floor(minVal), math.ceil(maxVal)) for m in steps
-                     if minVal < v + math.log10(m) < maxVal]
-            if minor or major:
-                return major + ([(None, minor)] if minor else [])
-        return major
+            return major
+        room = self.MIN_PX[self.orientation] * decades / size  # the least room between labels, in decades
+        steps = next((s for s in self.LOG_STEPS if _least_log_gap(s) >= room), self.LOG_STEPS[-1])
+        if major:
+            steps = steps[1:]  # the decades are labelled already
+        minor = [v + math.log10(m) for v in range(math.floor(minVal), math.ceil(maxVal)) for m in steps
+                 if minVal < v + math.log10(m) < maxVal]
+        return major + ([(None, minor)] if minor else [])
+
+
+def _least_log_gap(steps: tuple[int, ...]) -> float:
+    """The smallest distance, in decades, between neighbouring labels at `steps` × 10ⁿ."""
+    return min(math.log10(b / a) for a, b in zip(steps, (*steps[1:], 10)))
 
 
 class StepAxis(MajorOnlyAxis):
