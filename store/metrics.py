@@ -244,13 +244,20 @@ def envelope(
     finite = np.isfinite(values)
     if not finite.all():
         steps, values = steps[finite], values[finite]
-    buckets = max(1, int(buckets))
-    if len(steps) <= 2 * buckets:
+    if len(steps) <= 2 * max(1, int(buckets)):
         return steps, values, values.copy()
-    span = max(1, int(max_step) - int(min_step) + 1)
-    bins = ((steps - int(min_step)) * buckets) // span
-    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    starts = bucket_starts(steps, min_step, max_step, buckets)
     return steps[starts], np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
+
+
+def bucket_starts(steps: np.ndarray, min_step: int, max_step: int, buckets: int) -> np.ndarray:
+    """Indices of the first of `steps` (sorted) in each non-empty slice of `buckets` equal slices
+    of min_step..max_step."""
+    if not len(steps):
+        return np.empty(0, dtype=np.intp)
+    span = max(1, int(max_step) - int(min_step) + 1)
+    bins = ((steps - int(min_step)) * max(1, int(buckets))) // span
+    return np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
 
 
 def metric_series_many(

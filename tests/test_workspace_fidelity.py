@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
+import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
 from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, seed_run, tasks, ui_ctx, watcher  # noqa: E402, F401
 
@@ -181,3 +182,53 @@ def test_hundred_runs_screenshot(qtbot, ui_ctx, tasks, watcher, project, artifac
         view.curve(made[7].id, "val/acc").opts["pen"].color().name()
     assert "+96 more" in panel.legend_label.text()
     view.grab().save(str(artifacts_dir / "workspace-100-runs.png"))
+
+
+def _marks_drawn(panel, color) -> list[int]:
+    """Pixel columns with a mark of `color` in the bottom rows of the panel's view."""
+    vb = panel.plot.getPlotItem().getViewBox()
+    image = panel.plot.grab().toImage()
+    view_rect = vb.mapRectToScene(vb.boundingRect()).toRect()
+    bottom = view_rect.bottom()
+    found = set()
+    for yy in range(bottom - 5, bottom + 1):
+        for xx in range(view_rect.left(), view_rect.right()):
+            c = image.pixelColor(xx, yy)
+            if abs(c.red() - color.red()) + abs(c.green() - color.green()) + abs(c.blue() - color.blue()) < 40:
+                found.add(xx)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("memory_limit", [10_000_000, 50], ids=["in-memory", "visible-range-reads"])
+def test_nan_and_inf_values_are_marked_on_the_bottom_edge_where_they_were_logged(
+        qtbot, ui_ctx, tasks, watcher, project, memory_limit):
+    values = [1.0 / (s + 1) for s in range(100)] + [float("nan")] * 20 + [float("inf")]
+    values[30] = float("-inf")
+    run = seed_run(ui_ctx.db, project.id, {"loss": values}, name="diverged")
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project, memory_limit=memory_limit)
+    panel = view.panel("loss")
+    vb = panel.plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: panel.edge_marks.count() > 0, timeout=10_000)
+    curve = view.panel_curve(run.id, "loss")
+    marked = panel.edge_marks.marks[0][1]
+    assert panel.edge_marks.marks[0][0] == curve.color
+    assert 30.0 in marked and 100.0 in marked and marked.max() == 120.0  # -inf, the first NaN, inf
+    assert not np.isin(np.arange(31, 100), marked).any()  # finite steps are never marked
+    assert "(▲ NaN/Inf)" in panel.legend_label.text()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 120, timeout=5000)  # the run's NaN tail is in view
+    columns = _marks_drawn(panel, curve.color)
+    x_of = lambda step: vb.mapViewToScene(pg.Point(step, 0)).x()  # noqa: E731
+    assert any(abs(col - x_of(30)) <= 2 for col in columns), columns
+    assert any(abs(col - x_of(120)) <= 2 for col in columns), columns
+    assert not any(x_of(45) < col < x_of(85) for col in columns), columns
+    bottom = vb.sceneBoundingRect().bottom() - 2
+    in_memory = memory_limit > 1000
+    for step, value in ((30, "-inf"), (120, "inf"), (110, "nan")):
+        panel._on_mouse_moved(pg.Point(x_of(step), bottom))  # hovering a mark names run, step and value
+        shown = value if in_memory else "NaN/Inf"  # a long history keeps where, not which
+        assert panel.readout.text().endswith(f"diverged · step {step} · {shown}"), panel.readout.text()
+    panel._on_mouse_moved(pg.Point(x_of(60), bottom))  # no mark there: the line's point, just above
+    assert "&#9679;</span> diverged · step 60 · 0.016" in panel.readout.text()
+    vb.setXRange(40, 90, padding=0)  # zoomed in where every value is finite: no marks
+    qtbot.waitUntil(lambda: panel.edge_marks.count() == 0, timeout=5000)
+    assert _marks_drawn(panel, curve.color) == []

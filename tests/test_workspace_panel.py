@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialogButtonBox  # noqa: E402
 from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, seed_run, tasks, threshold_automation, ui_ctx, watcher  # noqa: E402, F401, E501
 
@@ -183,8 +184,13 @@ def test_log_y_switches_at_once_and_moves_threshold_lines_to_log_units(qtbot, ui
     below = seed_run(ui_ctx.db, project.id, {"loss": [-1.0, 0.0, 2.0]}, name="below")
     qtbot.waitUntil(lambda: drawn(view, below.id, "loss", 3), timeout=10_000)
     panel.set_log_y(True)
-    assert "(values ≤ 0 not on the log scale)" in panel.legend_label.text()
+    assert "(▲ ≤ 0, not on the log scale)" in panel.legend_label.text()
     assert len(view.curve(below.id, "loss").xData) == 1  # only 2.0 can be drawn
+    below_color = view.panel_curve(below.id, "loss").color
+    assert [list(xs) for color, xs in panel.edge_marks.marks] == [[0.0, 1.0]]  # steps of -1.0 and 0.0
+    assert panel.edge_marks.marks[0][0] == below_color
+    panel.set_log_y(False)
+    assert panel.edge_marks.count() == 0 and "▲" not in panel.legend_label.text()
 
 
 def test_titles_are_plain_text_and_a_long_name_does_not_widen_the_grid(qtbot, ui_ctx, tasks, watcher, project):
@@ -269,3 +275,42 @@ def test_a_long_legend_never_covers_the_title(qtbot):
     qtbot.waitUntil(lambda: header.title.text() == "/loss|acc/", timeout=2000)
     header.layout().activate()
     assert header.title.geometry().right() < header.legend.geometry().left()  # side by side, not over
+
+
+def _segments_per_row(image, color: QColor) -> dict[int, int]:
+    """For each pixel row holding a long stretch of `color`: how many separate stretches."""
+    found = {}
+    for yy in range(image.height()):
+        on = [_near(image.pixelColor(xx, yy), color) for xx in range(image.width())]
+        if sum(on) > image.width() // 4:
+            found[yy] = sum(1 for i in range(1, len(on)) if on[i] and not on[i - 1]) + on[0]
+    return found
+
+
+def _near(c, color: QColor) -> bool:
+    return abs(c.red() - color.red()) + abs(c.green() - color.green()) + abs(c.blue() - color.blue()) < 60
+
+
+def test_a_pattern_panel_keeps_the_run_colour_and_gives_each_metric_its_own_dash(
+        qtbot, ui_ctx, tasks, watcher, project, qsettings_isolated):
+    run = seed_run(ui_ctx.db, project.id, {"loss/train": [1.0] * 40, "loss/val": [3.0] * 40})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss/val", 40), timeout=10_000)
+    panel = view.add_panel(PanelSpec(pattern="^loss/"))
+    qtbot.waitUntil(lambda: len(panel.curves) == 2 and not panel.has_dirty(), timeout=5000)
+    train, val = panel.curves[(run.id, "loss/train")], panel.curves[(run.id, "loss/val")]
+    assert train.color == val.color  # the run's colour, as in the runs table
+    assert train.raw.opts["pen"].style() == Qt.PenStyle.SolidLine
+    assert val.raw.opts["pen"].style() == Qt.PenStyle.CustomDashLine
+    legend = panel.legend_label.text()
+    assert f"{train.glyph}</span>&nbsp;" in legend and f"{val.glyph}</span>&nbsp;" in legend
+    assert train.glyph != val.glyph
+    panel.lines.set_antialias(False)
+    image = panel.plot.grab().toImage()
+    rows = _segments_per_row(image, train.color)
+    assert len(rows) >= 2, rows  # both lines drawn, across the panel
+    top, bottom = min(rows), max(rows)  # val (3.0) is drawn above train (1.0)
+    assert rows[bottom] <= 2 and rows[top] >= 10, rows  # train solid, val dashed
+    panel.set_smoothing(0.6)  # the smoothed line carries the dash; the faint raw stays solid
+    assert val.smooth.opts["pen"].style() == Qt.PenStyle.CustomDashLine
+    assert val.raw.opts["pen"].style() == Qt.PenStyle.SolidLine

@@ -6,9 +6,13 @@ the min/max envelope of the range on screen, re-read from the store when the vie
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from desktop.workspace.loading import Envelope
 
 MEMORY_LIMIT = 200_000  # points of one curve kept in memory; above it, read by visible range
 
@@ -103,10 +107,13 @@ class RangeSource:
     walls: np.ndarray
     covers: tuple[float, float] = (0.0, 0.0)  # the step range the envelope was read for
     version: int = 0
+    off_steps: np.ndarray = field(default_factory=lambda: np.empty(0))  # NaN/Inf in the range
+    off_walls: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def replace(self, steps: np.ndarray, mins: np.ndarray, maxs: np.ndarray, walls: np.ndarray,
-                covers: tuple[float, float]) -> None:
-        self.steps, self.mins, self.maxs, self.walls, self.covers = steps, mins, maxs, walls, covers
+    def take(self, envelope: Envelope) -> None:
+        """Hold a newly read envelope (`loading.Envelope`) of the range on screen."""
+        self.steps, self.mins, self.maxs, self.walls = envelope.steps, envelope.mins, envelope.maxs, envelope.walls
+        self.covers, self.off_steps, self.off_walls = envelope.covers, envelope.off_steps, envelope.off_walls
         self.version += 1
 
 

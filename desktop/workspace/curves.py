@@ -10,11 +10,11 @@ import colorsys
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPen
 
 from desktop.workspace.bounds import array_bounds, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
-from desktop.workspace.decimate import clip_to_range, ema, envelope_line, peak_decimate
+from desktop.workspace.decimate import clip_to_range, ema, envelope_line, one_per_pixel, peak_decimate
 from desktop.workspace.layout import PanelSpec
 from desktop.workspace.lines import PanelLines, RunLine
 
@@ -27,6 +27,10 @@ FAINT_ALPHA = 70
 ANTIALIAS_MAX = 20  # curves per panel drawn antialiased; beyond, plain lines keep frames short
 HIGHLIGHT_WIDTH = 2.5
 ROBUST_PERCENTILES = (1.0, 99.0)  # "ignore outliers": the auto y range spans these percentiles
+# In a panel of several metrics a run keeps its colour and each metric gets its own dash (in
+# pen widths), shown by the legend's glyph: train and val loss of one run stay apart.
+METRIC_DASHES: tuple[tuple[float, ...], ...] = ((), (6, 3), (1.5, 2.5), (8, 3, 1.5, 3), (3, 3))
+METRIC_GLYPHS = ("\u25ac", "\u254d\u254d", "\u2505\u2505", "\u2501\u2505", "\u254c\u254c")
 
 
 def run_color(index: int) -> QColor:
@@ -47,11 +51,12 @@ class PanelCurve:
     """
 
     def __init__(self, plot: pg.PlotItem, lines: PanelLines, run_id: str, metric: str, label: str,
-                 color: QColor, source: SeriesBuffer | RangeSource) -> None:
+                 color: QColor, source: SeriesBuffer | RangeSource, dash: int = 0) -> None:
         self.run_id = run_id
         self.metric = metric
         self.label = label
         self.color = QColor(color)
+        self.dash = dash % len(METRIC_DASHES)  # this metric's place in the panel (METRIC_DASHES)
         self.source = source
         self.t0: float | None = None  # start of the run (relative time axis)
         self.dirty = True
@@ -60,6 +65,8 @@ class PanelCurve:
         self.bounds: list[list[float] | None] = [None, None]
         self.robust_y: list[float] | None = None  # y range without the outliers, when asked for
         self.below_log = False
+        self.off_scale_x = NO_MARKS  # x of the points drawn as edge marks (edge_marks.py)
+        self.nonfinite = False  # NaN/Inf among the points (of the range read, for a long history)
         self._vb = plot.getViewBox()
         self._lines = lines
         self._ema_cache: tuple[tuple[int, float], np.ndarray] | None = None
@@ -89,17 +96,29 @@ class PanelCurve:
         raw_color = QColor(self.color)
         if smoothing > 0:
             raw_color.setAlpha(FAINT_ALPHA)
-        self.raw.setPen(pg.mkPen(raw_color, width=width if smoothing <= 0 else 1.0))
+        # behind a smoothed line the faint raw line stays solid: the smoothed one carries the dash
+        self.raw.setPen(self._pen(raw_color, width) if smoothing <= 0 else pg.mkPen(raw_color, width=1.0))
         self.raw.on_top = self.highlighted
         if smoothing > 0:
             if self.smooth is None:
                 self.smooth = self._lines.add_line(f"smooth-{self.run_id}", layer=1)
                 self.smooth.setVisible(self.raw.isVisible())
-            self.smooth.setPen(pg.mkPen(self.color, width=width))
+            self.smooth.setPen(self._pen(self.color, width))
             self.smooth.on_top = self.highlighted
         elif self.smooth is not None:
             self._lines.remove_line(self.smooth)
             self.smooth = None
+
+    def _pen(self, color: QColor, width: float) -> QPen:
+        pen = pg.mkPen(color, width=width)
+        if METRIC_DASHES[self.dash]:
+            pen.setDashPattern(list(METRIC_DASHES[self.dash]))
+        return pen
+
+    @property
+    def glyph(self) -> str:
+        """The legend's sample of this line: a bar, or the dash of its metric."""
+        return METRIC_GLYPHS[self.dash]
 
     def set_smoothing(self, smoothing: float) -> None:
         self._apply_pens(smoothing)
@@ -116,14 +135,23 @@ class PanelCurve:
             x, y = clip_to_range(x, y, *view)
         buckets = max(16, width)
         dx, dy = peak_decimate(x, y, buckets)
+        off_scale = self._nonfinite_x(spec.x_mode)
+        self.nonfinite = len(off_scale) > 0
         self.below_log = False  # points at or below zero that a log axis cannot show
         if spec.log_y:
-            shown = len(dx)
+            below = dx[dy <= 0]
             dx, dy = _log_y(dx, dy)
-            self.below_log = len(dx) < shown
+            self.below_log = len(below) > 0
+            if self.below_log:
+                off_scale = np.concatenate([off_scale, below])
         self.raw.setData(dx, dy)
         self._set_dot(dx, dy)
         self.bounds = [_bounds(dx), _bounds(dy)]
+        self.off_scale_x = NO_MARKS
+        if len(off_scale):  # the x range includes them: a run that went NaN at the end shows it
+            lo, hi = float(off_scale.min()), float(off_scale.max())
+            self.bounds[0] = widen(self.bounds[0], lo, hi)
+            self.off_scale_x = one_per_pixel(off_scale, *(view or self.bounds[0]), buckets)
         shown_y = dy
         if self.smooth is not None and s is not None:
             sx, sy = peak_decimate(x, s, buckets)
@@ -166,12 +194,25 @@ class PanelCurve:
             smooth = np.repeat(mid, 2) if len(lx) == 2 * len(mid) else mid
         return lx, ly, smooth
 
+    def _nonfinite_x(self, x_mode: str) -> np.ndarray:
+        """x of the NaN/Inf points (of the range on screen, for a long history)."""
+        source = self.source
+        if isinstance(source, SeriesBuffer):
+            if source.finite:
+                return NO_MARKS
+            bad = ~np.isfinite(source.values)
+            return self._x_of(x_mode, source.steps[bad], source.walls[bad])
+        return self._x_of(x_mode, source.off_steps, source.off_walls)
+
     def _x_of(self, x_mode: str, steps: np.ndarray, walls: np.ndarray) -> np.ndarray:
         if x_mode == "step":
             return steps
         if x_mode == "wall":
             return walls
-        t0 = self.t0 if self.t0 is not None else (float(walls[0]) if len(walls) else 0.0)
+        t0 = self.t0
+        if t0 is None:  # the run's start is unknown: its first point is time zero
+            first = self.source.walls
+            t0 = float(first[0]) if len(first) else 0.0
         return walls - t0
 
     def _smoothed(self, values: np.ndarray, weight: float, version: int) -> np.ndarray:
@@ -192,12 +233,27 @@ class PanelCurve:
         i = int(np.clip(np.searchsorted(xs, x), 0, len(steps) - 1))
         return int(steps[i])
 
+    def off_scale_value(self, step: int) -> str:
+        """What was logged at `step` where an edge mark stands: nan, inf, -inf or a value ≤ 0."""
+        source = self.source
+        if isinstance(source, SeriesBuffer):
+            i = int(np.searchsorted(source.steps, step))
+            if i < len(source) and source.steps[i] == step:
+                value = float(source.values[i])
+                return f"{value:.6g}" if np.isfinite(value) else str(value)
+        elif step in source.off_steps:  # a long history keeps only where its NaN/Inf were
+            return "NaN/Inf"
+        return "≤ 0"
+
     def remove(self) -> None:
         for line in (self.raw, self.smooth):
             if line is not None:
                 self._lines.remove_line(line)
         if self.dot is not None:
             self._vb.removeItem(self.dot)
+
+
+NO_MARKS = np.empty(0)
 
 
 def _bounds(values: np.ndarray) -> list[float] | None:

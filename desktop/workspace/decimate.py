@@ -52,6 +52,15 @@ def peak_decimate(x: np.ndarray, y: np.ndarray, buckets: int) -> Line:
     return x.take(index), y.take(index)
 
 
+def one_per_pixel(x: np.ndarray, x0: float, x1: float, width: int) -> np.ndarray:
+    """The sorted `x` within [x0, x1], at most one per pixel column of a `width`-pixel view."""
+    x = np.sort(x[(x >= x0) & (x <= x1)])
+    if len(x) < 2 or not x1 > x0:
+        return x
+    column = np.floor((x - x0) * (max(1, width) / (x1 - x0)))
+    return x[np.r_[True, column[1:] != column[:-1]]]
+
+
 def envelope_line(steps: np.ndarray, mins: np.ndarray, maxs: np.ndarray) -> Line:
     """An envelope (one min and max per bucket) as a drawable line: min then max at each step."""
     if len(steps) == 0 or np.array_equal(mins, maxs):

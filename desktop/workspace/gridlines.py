@@ -6,19 +6,19 @@ that was a third of each frame. This item draws the same lines with one `drawLin
 """
 from __future__ import annotations
 
-import logging
-
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF
+from PySide6.QtCore import QLineF
 from PySide6.QtGui import QColor, QPainter, QPen
 
-log = logging.getLogger("runbell.workspace")
+from desktop.workspace.overlay import ViewOverlay
 
 GRID_ALPHA = 38  # of 255: as faint as pyqtgraph's showGrid(alpha=0.15)
 MAX_LINES = 12  # per axis
 
 
-class GridLines(pg.GraphicsObject):
+class GridLines(ViewOverlay):
+    PAINTS = "a panel's grid"
+
     def __init__(self, bottom: pg.AxisItem, left: pg.AxisItem) -> None:
         super().__init__()
         self.setZValue(-100)
@@ -37,19 +37,6 @@ class GridLines(pg.GraphicsObject):
         faint.setAlpha(GRID_ALPHA)
         self._pen.setColor(faint)
         self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802
-        vb = self.getViewBox()
-        return QRectF() if vb is None else vb.viewRect()
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 - the lines move with the view
-        self.prepareGeometryChange()
-
-    def paint(self, p: QPainter, *_args: object) -> None:
-        try:
-            self._paint(p)
-        except Exception:  # an exception escaping paint() takes the whole process down
-            log.exception("could not draw a panel's grid")
 
     def _paint(self, p: QPainter) -> None:
         vb = self.getViewBox()

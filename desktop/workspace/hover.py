@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF
 from desktop.workspace.curves import PanelCurve
 
 HOVER_PX = 24  # how close (in pixels) the pointer must be to a point for the read-out
+MARK_PX = 6  # how close (in pixels) the pointer must be to an edge mark (edge_marks.py)
 
 
 def nearest_point(
@@ -35,4 +36,27 @@ def nearest_point(
         j = int(np.nanargmin(d))
         if d[j] < best_d:
             best, best_d = (curve, float(x[lo + j]), float(y[lo + j])), float(d[j])
+    return best
+
+
+def nearest_mark(
+    vb: pg.ViewBox, curves: Iterable[PanelCurve], scene_pos: QPointF,
+) -> tuple[PanelCurve, float] | None:
+    """(curve, x) of the edge mark under the pointer, near the bottom of the view, else None.
+
+    Marks of later curves are drawn over earlier ones, so on a tie the later curve wins."""
+    rect = vb.sceneBoundingRect()
+    if not rect.contains(scene_pos) or scene_pos.y() < rect.bottom() - 2 * MARK_PX:
+        return None
+    mouse_x = vb.mapSceneToView(scene_pos).x()
+    px = vb.viewPixelSize()[0]
+    best, best_d = None, float(MARK_PX)
+    for curve in curves:
+        xs = curve.off_scale_x
+        if not len(xs) or not curve.is_visible():
+            continue
+        d = np.abs(xs - mouse_x) / px
+        j = int(d.argmin())
+        if d[j] <= best_d:
+            best, best_d = (curve, float(xs[j])), float(d[j])
     return best

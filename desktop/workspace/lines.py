@@ -9,14 +9,12 @@ so the hover read-out and the tests read a line the same way.
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter, QPen, QPolygonF
 
-log = logging.getLogger("runbell.workspace")
+from desktop.workspace.overlay import SafePaint
 
 PAD_PX = 3.0  # pen width beyond the points, in pixels, so repaints cover the whole stroke
 
@@ -66,8 +64,10 @@ class RunLine:
         return self._polygon
 
 
-class PanelLines(pg.GraphicsObject):
+class PanelLines(SafePaint, pg.GraphicsObject):
     """The graphics item that paints every `RunLine` of a panel, in data coordinates."""
+
+    PAINTS = "a panel's lines"
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,12 +134,6 @@ class PanelLines(pg.GraphicsObject):
             return None, None
         r = self._rect
         return (r.left(), r.right()) if ax == 0 else (r.top(), r.bottom())
-
-    def paint(self, p: QPainter, *_args: object) -> None:
-        try:
-            self._paint(p)
-        except Exception:  # an exception escaping paint() takes the whole process down
-            log.exception("could not draw a panel's lines")
 
     def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)

@@ -47,6 +47,9 @@ class Envelope:
     maxs: np.ndarray
     walls: np.ndarray
     covers: tuple[float, float]
+    # where the range holds NaN/Inf values (the first such step of each bucket) and their times
+    off_steps: np.ndarray = field(default_factory=lambda: np.empty(0))
+    off_walls: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 @dataclass
@@ -91,10 +94,13 @@ def read_envelope(db: Database, run_id: str, key: str, min_step: int, max_step: 
     """The visible step range of one long history, min/max-bucketed in numpy."""
     steps, values, walls = runs.metric_series(db, run_id, key, min_step=min_step, max_step=max_step)
     finite = np.isfinite(values)
+    off_steps, off_walls = steps[~finite], walls[~finite]
+    off = metrics.bucket_starts(off_steps, min_step, max_step, buckets)  # one mark per bucket is plenty
     steps, values, walls = steps[finite], values[finite], walls[finite]
     e_steps, mins, maxs = metrics.envelope(steps, values, min_step, max_step, buckets)
     e_walls = walls[np.searchsorted(steps, e_steps)] if len(e_steps) else walls[:0]
-    return Envelope(e_steps, mins, maxs, e_walls, (float(min_step), float(max_step)))
+    return Envelope(e_steps, mins, maxs, e_walls, (float(min_step), float(max_step)),
+                    off_steps[off].astype(np.float64), off_walls[off])
 
 
 def load_ranges(

@@ -19,8 +19,9 @@ from desktop.workspace.bounds import DataBoundsViewBox, Range, log_range, snap_o
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
 from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
+from desktop.workspace.edge_marks import GLYPH, EdgeMarks
 from desktop.workspace.gridlines import GridLines
-from desktop.workspace.hover import nearest_point
+from desktop.workspace.hover import nearest_mark, nearest_point
 from desktop.workspace.layout import PanelSpec
 from desktop.workspace.lines import PanelLines
 from desktop.workspace.loading import Threshold
@@ -71,7 +72,8 @@ class MetricPanel(QFrame):
         self._hidden_runs: set[str] = set()
         self._lines: list[pg.InfiniteLine] = []
         self._thresholds: list[Threshold] = []
-        self._below_log = False  # the legend says some values cannot be shown on a log axis
+        self._legend_notes: tuple[bool, bool] = (False, False)  # (values ≤ 0 on log y, NaN/Inf marks)
+        self._metric_dash: dict[str, int] = {}  # pattern panels: a dash per metric, by first arrival
 
         self.header = PanelHeader(spec, build_menu(self), can_edit=can_edit, parent=self)
         self.header.bell_clicked.connect(self._on_bell)
@@ -101,6 +103,8 @@ class MetricPanel(QFrame):
         item.addItem(self._marker, ignoreBounds=True)
         self.lines = PanelLines()  # paints every run's line (lines.py)
         item.getViewBox().addItem(self.lines)
+        self.edge_marks = EdgeMarks()  # where runs logged NaN/Inf (or ≤ 0 on a log axis)
+        item.getViewBox().addItem(self.edge_marks, ignoreBounds=True)
         self._style_plot()
         self._apply_x_axis()
         self._apply_y()
@@ -136,14 +140,17 @@ class MetricPanel(QFrame):
             curve.remove()
         self.curves.clear()
         self._deferred.clear()
+        self._metric_dash.clear()
         self._update_legend()
 
     def _realize(self) -> None:
         self.lines.set_antialias(len(self.curves) + len(self._deferred) <= ANTIALIAS_MAX)
         for (run_id, metric), (label, color, source, t0) in self._deferred.items():
+            dash = 0
             if not self.spec.metric:
                 label = f"{label} · {metric}"
-            curve = PanelCurve(self.plot.getPlotItem(), self.lines, run_id, metric, label, color, source)
+                dash = self._metric_dash.setdefault(metric, len(self._metric_dash))
+            curve = PanelCurve(self.plot.getPlotItem(), self.lines, run_id, metric, label, color, source, dash)
             curve.t0 = t0
             if self.spec.smoothing > 0:  # new curves start with unsmoothed pens; mkPen is not free
                 curve.set_smoothing(self.spec.smoothing)
@@ -182,8 +189,9 @@ class MetricPanel(QFrame):
                 drawn += 1
         if drawn:
             self.lines.refresh()
-            if self._below_log != (self.spec.log_y and any(c.below_log for c in self.curves.values()
-                                                              if c.is_visible())):
+            shown = [c for c in self.curves.values() if c.is_visible()]
+            self.edge_marks.set_marks([(c.color, c.off_scale_x) for c in shown if len(c.off_scale_x)])
+            if self._legend_notes != self._notes_of(shown):
                 self._update_legend()
         vb = self.plot.getPlotItem().getViewBox()
         if drawn and any(vb.autoRangeEnabled()):
@@ -259,7 +267,7 @@ class MetricPanel(QFrame):
     def _update_legend(self) -> None:
         shown = [c for c in self.curves.values() if c.is_visible()]
         parts = [
-            f'<span style="color:{c.color.name()}">&#9644;</span>&nbsp;{html.escape(_short(c.label))}'
+            f'<span style="color:{c.color.name()}">{c.glyph}</span>&nbsp;{html.escape(_short(c.label))}'
             for c in shown[:LEGEND_MAX]
         ]
         if len(shown) > LEGEND_MAX:
@@ -267,13 +275,18 @@ class MetricPanel(QFrame):
         hidden = len(self.curves) - len(shown)
         if hidden:
             parts.append(f"({hidden} hidden)")
-        self._below_log = self.spec.log_y and any(c.below_log for c in shown)
-        if self._below_log:
-            parts.append("(values ≤ 0 not on the log scale)")
+        self._legend_notes = below_log, nonfinite = self._notes_of(shown)
+        if nonfinite or below_log:
+            what = " or ".join(name for name, on in (("NaN/Inf", nonfinite), ("≤ 0", below_log)) if on)
+            parts.append(f"({GLYPH} {what}{', not on the log scale' if below_log and not nonfinite else ''})")
         unplaced = sum(1 for t in self._thresholds if self.spec.log_y and t.value <= 0)
         if unplaced:
             parts.append(f"({unplaced} alert line{'s' if unplaced > 1 else ''} at ≤ 0 not on the log scale)")
         self.header.set_legend("&nbsp;&nbsp; ".join(parts), [c.label for c in shown[:200]])
+
+    def _notes_of(self, shown: list[PanelCurve]) -> tuple[bool, bool]:
+        below_log = self.spec.log_y and any(c.below_log for c in shown)
+        return below_log, any(c.nonfinite for c in shown)
 
     # -- hover read-out and highlight ------------------------------------------------------------
 
@@ -282,6 +295,14 @@ class MetricPanel(QFrame):
         return nearest_point(self.plot.getPlotItem().getViewBox(), self.curves.values(), scene_pos)
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        mark = nearest_mark(vb, self.curves.values(), scene_pos)
+        if mark is not None:  # an edge mark: the value the axis could not show
+            curve, x = mark
+            step = curve.step_at(self.spec.x_mode, x)
+            self._read_out(curve, GLYPH, step, curve.off_scale_value(step))
+            self._hide_marker()
+            return
         found = self.nearest_point(scene_pos)
         if found is None:
             self.readout.setText("")
@@ -289,14 +310,16 @@ class MetricPanel(QFrame):
             self.hovered.emit("")
             return
         curve, x, shown_y = found
-        step = curve.step_at(self.spec.x_mode, x)
         y = 10 ** shown_y if self.spec.log_y else shown_y
-        self.readout.setText(
-            f'<span style="color:{curve.color.name()}">&#9679;</span> {html.escape(curve.label)}'
-            f" · step {step} · {y:.6g}"
-        )
+        self._read_out(curve, "&#9679;", curve.step_at(self.spec.x_mode, x), f"{y:.6g}")
         self._marker.setData([x], [shown_y], brush=pg.mkBrush(curve.color))
         self._marker.show()
+
+    def _read_out(self, curve: PanelCurve, glyph: str, step: int, value: str) -> None:
+        self.readout.setText(
+            f'<span style="color:{curve.color.name()}">{glyph}</span> {html.escape(curve.label)}'
+            f" · step {step} · {value}"
+        )
         self.hovered.emit(curve.run_id)
 
     def _hide_marker(self) -> None:

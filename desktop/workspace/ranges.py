@@ -75,5 +75,5 @@ class RangeReader(QObject):
         for curve_key, envelope in result.items():
             source = self._sources.get(curve_key)
             if isinstance(source, RangeSource):
-                source.replace(envelope.steps, envelope.mins, envelope.maxs, envelope.walls, envelope.covers)
+                source.take(envelope)
                 self._mark_dirty(curve_key)

@@ -235,7 +235,7 @@ class WorkspaceView(QWidget):
         for curve_key, envelope in data.envelopes.items():
             source = self._sources.get(curve_key)
             if isinstance(source, RangeSource):
-                source.replace(envelope.steps, envelope.mins, envelope.maxs, envelope.walls, envelope.covers)
+                source.take(envelope)
                 self._ensure_curves(*curve_key)
                 self._mark_dirty(curve_key)
         self._key_done()
