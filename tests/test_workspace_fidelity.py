@@ -141,7 +141,7 @@ def test_layout_is_saved_per_project_and_restored(qtbot, ui_ctx, tasks, watcher,
     regex = again.panels[2]
     qtbot.waitUntil(lambda: len(regex.curves) == 2, timeout=5000)
     assert sorted(metric for _run, metric in regex.curves) == ["a", "c"]
-    assert again.panel("a").plot.getPlotItem().getAxis("bottom").__class__.__name__ == "DateAxisItem"
+    assert again.panel("a").plot.getPlotItem().getAxis("bottom").__class__.__name__ == "WallTimeAxis"
 
 
 def test_smoothing_draws_a_faint_raw_curve_and_visibility_hides_runs(qtbot, ui_ctx, tasks, watcher, project):

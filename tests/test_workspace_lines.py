@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import time
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -186,8 +188,8 @@ def test_grid_lines_sit_on_the_labelled_ticks_and_follow_the_view(qtbot):
     assert min(line.x1() for line in grid._cache[1] if line.x1() == line.x2()) >= 1000
 
 
-def test_grid_lines_on_a_date_axis_wait_for_its_first_layout(qtbot):
-    widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem("bottom")})
+def test_grid_lines_on_a_wall_time_axis_fall_on_its_labelled_times(qtbot):
+    widget = pg.PlotWidget(axisItems={"bottom": x_axis("wall")})
     qtbot.addWidget(widget)
     widget.resize(400, 300)
     item = widget.getPlotItem()
@@ -196,10 +198,10 @@ def test_grid_lines_on_a_date_axis_wait_for_its_first_layout(qtbot):
     item.setRange(xRange=(1.7e9, 1.7e9 + 3600), yRange=(0, 1), padding=0)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.grab()  # the date axis measures its labels in its first paint; the grid asks again
-    qtbot.waitUntil(lambda: grid._cache is not None, timeout=5000)
+    widget.grab()
     vertical = [line.x1() for line in grid._cache[1] if line.x1() == line.x2()]
-    assert vertical and all(1.7e9 <= x <= 1.7e9 + 3600 for x in vertical)
+    [(_spacing, labelled)] = item.getAxis("bottom").tickValues(1.7e9, 1.7e9 + 3600, item.getViewBox().width())
+    assert vertical == labelled and len(vertical) >= 2
 
 
 @pytest.mark.parametrize("lo, hi, size", [
@@ -226,3 +228,44 @@ def test_log_axis_labels_never_overlap(qtbot, lo, hi, size):
     assert 2 <= len(values) <= size / 32 + 1, values
     gaps_px = np.diff(values) / (hi - lo) * size
     assert gaps_px.min() >= 32 - 1e-9, values
+
+
+@pytest.fixture
+def berlin_time(monkeypatch):
+    """Local time pinned to a zone an hour off UTC (with summer time), so alignment is tested."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+
+
+@pytest.mark.parametrize("span, size, labels", [
+    (10, 500, ["Dec 04 21:26:40", "21:26:42", "21:26:44", "21:26:46", "21:26:48", "21:26:50"]),
+    (400, 440, ["Dec 04 21:28", "21:30", "21:32"]),  # six minutes: once one label in all
+    (3 * 3600, 400, ["Dec 04 22:00", "23:00", "Dec 05 00:00"]),  # the date again where the day changes
+    (4 * 86_400, 400, ["Dec 05", "Dec 06", "Dec 07", "Dec 08"]),  # once "5", "6" …
+    (400 * 86_400, 400, ["Jan 2026", "Jul 2026", "Jan 2027"]),
+    (40 * 365 * 86_400, 300, ["2040", "2060"]),
+])
+def test_wall_time_labels_are_local_round_times_with_the_date_where_it_changes(berlin_time, span, size, labels):
+    lo = datetime(2025, 12, 4, 21, 26, 40).timestamp()
+    axis = x_axis("wall")
+    [(spacing, values)] = axis.tickValues(lo, lo + span, size)
+    assert axis.tickStrings(values, 1.0, spacing) == labels
+    assert all(lo <= v <= lo + span for v in values)
+    assert min(np.diff(values), default=spacing) / span * size >= axis.MIN_PX["bottom"]  # labels never crowd
+
+
+@settings(max_examples=300, deadline=None)
+@given(lo=st.floats(0, 4e9), span=st.floats(1e-3, 3e9), size=st.floats(50, 3000))
+def test_wall_time_labels_keep_their_room_at_any_range(lo, span, size):
+    axis = x_axis("wall")
+    levels = axis.tickValues(lo, lo + span, size)
+    values = [v for _spacing, level in levels for v in level]
+    assert all(lo <= v <= lo + span for v in values)
+    if len(values) > 1:
+        assert np.diff(values).min() / span * size >= axis.MIN_PX["bottom"] - 1e-6
+    assert len(axis.tickStrings(values, 1.0, levels[0][0] if levels else 1.0)) == len(values)

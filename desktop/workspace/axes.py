@@ -1,7 +1,8 @@
-"""The panels' x axes: whole steps, relative seconds or wall-clock dates."""
+"""The panels' axes: whole steps, relative seconds or local wall-clock times on x; linear or log y."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pyqtgraph as pg
 
@@ -9,6 +10,7 @@ from desktop.workspace.bounds import ladder_up
 
 X_LABELS = {"step": "Step", "relative": "Relative time", "wall": "Wall time"}
 AXIS_TITLES = {"step": "step", "relative": "relative time (s)", "wall": "wall time"}
+LABEL_OVERHANG_PX = 12  # an x label may reach this far past the view's end (the panel leaves room)
 
 
 class MajorOnlyAxis(pg.AxisItem):
@@ -26,6 +28,8 @@ class MajorOnlyAxis(pg.AxisItem):
         # grow for longer labels but never shrink back: a live value flipping between "0.5" and
         # "0.45" would otherwise lay the panel out again (and drop its labels for a frame)
         self.setStyle(autoReduceTextSpace=False)
+        if orientation in ("bottom", "top"):  # the label of a tick at the very end may overhang
+            self.setStyle(hideOverlappingLabels=LABEL_OVERHANG_PX)
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
         span = maxVal - minVal
@@ -60,11 +64,82 @@ class StepAxis(MajorOnlyAxis):
         return levels or [(1.0, 0.0)]
 
 
+DAY = 86_400
+SPACINGS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
+            DAY, 2 * DAY, 7 * DAY, 14 * DAY)
+MONTHS = (1, 2, 3, 6, 12)  # beyond two weeks: the first of every n-th month
+SHORTEST_MONTH = 28 * DAY  # months are chosen by their shortest length, so labels never crowd
+LATEST = 253_402_300_799  # 9999-12-31: datetime's range (and far beyond any run)
+
+
+class WallTimeAxis(MajorOnlyAxis):
+    """A bottom axis of Unix times in the local time zone. pyqtgraph's date axis picks its
+    intervals for a wide screen: a six-minute run across a 400 px panel got one label, a
+    day-long run "15" (the day of the month) alone. Here the interval is the shortest round one
+    (1 s … 12 h, days, weeks, months, years) whose labels stay MIN_PX apart, and labels under a
+    day name the date on the first tick and wherever the day changes."""
+
+    MIN_PX = {"bottom": 100, "top": 100, "left": 40, "right": 40}  # "Dec 04 22:15:30" fits
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803
+        span = maxVal - minVal
+        if not (span > 0 and size > 0 and 0 <= minVal and maxVal <= LATEST):
+            return []
+        least = span * self.MIN_PX[self.orientation] / size  # seconds between labels, at least
+        spacing = next((s for s in SPACINGS if s >= least), None)
+        if spacing is not None:
+            return [(float(spacing), _aligned(minVal, maxVal, spacing))]
+        months = next((m for m in MONTHS if m * SHORTEST_MONTH >= least), None)
+        if months is None:  # 1, 2, 5, 10, 20 … years
+            months = 12 * round(ladder_up(least / (365 * DAY), (1, 2, 5, 10)))
+        return [(float(months * SHORTEST_MONTH), _month_starts(minVal, maxVal, months))]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        moments = [datetime.fromtimestamp(v) for v in values]
+        if spacing >= 12 * SHORTEST_MONTH:
+            return [m.strftime("%Y") for m in moments]
+        if spacing >= SHORTEST_MONTH:
+            return [m.strftime("%b %Y") for m in moments]
+        if spacing >= DAY:
+            return [m.strftime("%b %d") for m in moments]
+        clock = "%H:%M:%S" if spacing < 60 else "%H:%M"
+        labels, day = [], None
+        for moment in moments:
+            new_day = moment.date() != day
+            labels.append(moment.strftime(f"%b %d {clock}" if new_day else clock))
+            day = moment.date()
+        return labels
+
+
+def _aligned(lo: float, hi: float, spacing: int) -> list[float]:
+    """Multiples of `spacing` seconds from local midnight (of 1 Jan 1970) within [lo, hi]."""
+    offset = datetime.fromtimestamp(lo).astimezone().utcoffset().total_seconds()
+    first = math.ceil((lo + offset) / spacing) * spacing - offset
+    count = int((hi - first) // spacing) + 1
+    return [t for t in (first + i * spacing for i in range(max(0, count))) if lo <= t <= hi]  # float rounding
+
+
+def _month_starts(lo: float, hi: float, months: int) -> list[float]:
+    """Local midnights of the first of every `months`-th month (January, then every n-th month;
+    over a year: January of every n-th year) within [lo, hi]."""
+    start = datetime.fromtimestamp(lo)
+    index = -(-(start.year * 12 + start.month - 1) // months) * months  # months since year 0
+    ticks = []
+    while index // 12 <= 9999:
+        t = datetime(index // 12, index % 12 + 1, 1).timestamp()
+        if t > hi:
+            break
+        if t >= lo:
+            ticks.append(t)
+        index += months
+    return ticks
+
+
 def x_axis(mode: str) -> pg.AxisItem:
     """A new bottom axis for x mode "step", "relative" or "wall"."""
     if mode == "wall":
-        axis = pg.DateAxisItem("bottom")
+        axis = WallTimeAxis("bottom")
     else:
         axis = StepAxis("bottom") if mode == "step" else MajorOnlyAxis("bottom")
-        axis.enableAutoSIPrefix(False)  # steps are counts: never "step (x1e+06)"
+    axis.enableAutoSIPrefix(False)  # steps are counts, times are dates: never "step (x1e+06)"
     return axis

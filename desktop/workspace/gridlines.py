@@ -47,22 +47,16 @@ class GridLines(ViewOverlay):
         if self._cache is None or self._cache[0] != key:
             xs = self._ticks(self._axes[0], x0, x1, vb.width())
             ys = self._ticks(self._axes[1], y0, y1, vb.height())
-            if xs is None or ys is None:  # an axis not laid out yet: no grid this once
-                self.update()
-                return
             self._cache = (key, [QLineF(x, y0, x, y1) for x in xs] + [QLineF(x0, y, x1, y) for y in ys])
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(self._pen)
         p.drawLines(self._cache[1])
 
     @staticmethod
-    def _ticks(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list[float] | None:
-        """The finest tick level with at most MAX_LINES ticks (one line per labelled tick);
-        None while the axis cannot tell yet (a date axis measures its labels when first painted)."""
+    def _ticks(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list[float]:
+        """The finest tick level with at most MAX_LINES ticks (one line per labelled tick)."""
         if size <= 0 or not hi > lo:
             return []
-        if isinstance(axis, pg.DateAxisItem) and not hasattr(axis, "fontMetrics"):
-            return None
         found: list[float] = []
         for _spacing, values in axis.tickValues(lo, hi, size):
             if found and len(found) + len(values) > MAX_LINES:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 from desktop.workspace.bounds import DataBoundsViewBox, Range, log_range, snap_out, widen
 from desktop.workspace.buffers import RangeSource, SeriesBuffer
 from desktop.workspace.curves import ANTIALIAS_MAX, PanelCurve
-from desktop.workspace.axes import AXIS_TITLES, MajorOnlyAxis, StepAxis, x_axis
+from desktop.workspace.axes import AXIS_TITLES, LABEL_OVERHANG_PX, MajorOnlyAxis, StepAxis, x_axis
 from desktop.workspace.edge_marks import GLYPH, EdgeMarks
 from desktop.workspace.gridlines import GridLines
 from desktop.workspace.hover import nearest_mark, nearest_point
@@ -96,7 +96,7 @@ class MetricPanel(QFrame):
         item.hideButtons()
         # room above the view and right of it for the half of a label centred on the last tick
         # (a "2.5" at the top edge was cut in half)
-        item.layout.setContentsMargins(2, 8, 12, 2)
+        item.layout.setContentsMargins(2, 8, LABEL_OVERHANG_PX, 2)
         self._marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5))
         self._marker.setZValue(50)
         self._marker.hide()
