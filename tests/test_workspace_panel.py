@@ -314,3 +314,23 @@ def test_a_pattern_panel_keeps_the_run_colour_and_gives_each_metric_its_own_dash
     panel.set_smoothing(0.6)  # the smoothed line carries the dash; the faint raw stays solid
     assert val.smooth.opts["pen"].style() == Qt.PenStyle.CustomDashLine
     assert val.raw.opts["pen"].style() == Qt.PenStyle.SolidLine
+
+
+def test_a_runs_line_is_drawn_over_an_alert_lines_label(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"val/acc": [0.895] * 60 + [0.0]})  # just under the line, left
+    threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="a long alert name, to have a label",
+                         metric="val/acc", threshold=0.9)
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "val/acc", 61), timeout=10_000)
+    panel = view.panel("val/acc")
+    qtbot.waitUntil(lambda: len(panel.threshold_lines) == 1, timeout=5000)
+    vb = panel.plot.getPlotItem().getViewBox()
+    label = panel.threshold_lines[0].label
+    image = panel.plot.grab().toImage()
+    color = view.panel_curve(run.id, "val/acc").color
+    under_label = label.mapRectToScene(label.boundingRect())
+    step = vb.mapSceneToView(under_label.center()).x()
+    at = vb.mapViewToScene(pg.Point(step, 0.895))
+    assert under_label.contains(at)  # the curve runs through the label's plate …
+    column = [image.pixelColor(int(at.x()), int(at.y()) + dy) for dy in (-1, 0, 1)]
+    assert any(_near(c, color) for c in column), [c.name() for c in column]  # … and is drawn over it

@@ -27,6 +27,9 @@ THRESHOLD_COLOR = "#d62728"
 NAMES_PER_LABEL = 3  # automations named on one line's label; the tooltip lists them all
 
 
+LINE_Z = -1  # over the grid (z -99 in the view box), under the runs' lines (z 0): data first
+
+
 def threshold_label(thresholds: Sequence[Threshold]) -> str:
     """The label of one line: 'a, b  (> 0.5)  ·  c  (≤ 0.5)', names in order, few per label."""
     by_op: dict[str, list[str]] = {}
@@ -61,11 +64,12 @@ def threshold_lines(plot: pg.PlotItem, thresholds: Sequence[Threshold], plate: Q
             # the label is a format string to pyqtgraph: braces in a name must not be fields
             label=threshold_label(group).replace("{", "{{").replace("}", "}}"),
             # under the line, on a translucent plate: stays inside the view when the line is at
-            # the top edge, and readable over curves
+            # the top edge, and readable over the grid; the curves are drawn over both
             labelOpts={"position": 0.02, "color": THRESHOLD_COLOR, "anchors": [(0, 0), (0, 0)], "fill": plate},
         )
         line.setToolTip(tooltip_text("\n".join(f"Automation “{t.name}”" for t in group)))
         plot.addItem(line)  # counts for auto-range, so the line is in view even far from the data
+        line.setZValue(LINE_Z)
         lines.append(line)
     return lines
 
