@@ -9,8 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialogButtonBox  # noqa: E402
 from ui_fixtures import OFFSCREEN_NOISE, qsettings_isolated, seed_run, tasks, threshold_automation, ui_ctx, watcher  # noqa: E402, F401, E501
 
@@ -334,3 +334,47 @@ def test_a_runs_line_is_drawn_over_an_alert_lines_label(qtbot, ui_ctx, tasks, wa
     assert under_label.contains(at)  # the curve runs through the label's plate …
     column = [image.pixelColor(int(at.x()), int(at.y()) + dy) for dy in (-1, 0, 1)]
     assert any(_near(c, color) for c in column), [c.name() for c in column]  # … and is drawn over it
+
+
+@pytest.mark.parametrize("mode", ["step", "relative", "wall"])
+def test_picking_an_x_axis_again_keeps_its_labels_on_the_view(qtbot, ui_ctx, tasks, watcher, project, mode):
+    run = seed_run(ui_ctx.db, project.id, {"loss": [1.0 / (s + 1) for s in range(60)]})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 60), timeout=10_000)
+    panel = view.panel("loss")
+    panel.set_x_mode(mode)
+    vb = panel.plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: panel.plot.getPlotItem().getAxis("bottom").range == vb.viewRange()[0], timeout=5000)
+    panel.fit_view()
+    qtbot.waitUntil(lambda: not panel.has_dirty(), timeout=5000)
+    panel.set_x_mode(mode)  # the same mode again: the data and the range stay where they were
+    panel.render()
+    axis = panel.plot.getPlotItem().getAxis("bottom")
+    assert axis.range == vb.viewRange()[0]  # once [0, 1]: labels of a range nobody looks at
+
+
+def _wheel(panel, notches: int) -> None:
+    """Turn the mouse wheel over the middle of the panel: positive zooms in."""
+    viewport = panel.plot.viewport()
+    centre = QPointF(viewport.rect().center())
+    for _ in range(abs(notches)):
+        QApplication.sendEvent(viewport, QWheelEvent(
+            centre, viewport.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120 if notches > 0 else -120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+
+
+def test_zooming_in_stops_where_float64_still_tells_values_apart(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"loss": [0.5 + 0.001 * (s % 7) for s in range(100)]})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 100), timeout=10_000)
+    panel = view.panel("loss")
+    vb = panel.plot.getPlotItem().getViewBox()
+    _wheel(panel, 400)  # far past where the range once shrank to nothing
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x1 - x0 >= 0.99e-9 * max(abs(x0), abs(x1)) and y1 - y0 >= 0.99e-9 * 0.5, vb.viewRange()
+    assert x1 - x0 < 1e-5  # it did zoom in, all the way
+    viewport = panel.plot.viewport()
+    panel._on_mouse_moved(panel.plot.mapToScene(viewport.rect().center()))  # once a divide by zero
+    assert len(panel.plot.getPlotItem().getAxis("bottom").tickValues(x0, x1, vb.width())[0][1]) >= 1
+    _wheel(panel, -400)
+    assert vb.viewRange()[0][1] - vb.viewRange()[0][0] > 100  # and back out

@@ -83,8 +83,33 @@ class DataBoundsViewBox(pg.ViewBox):
         super().__init__(*args, **kwargs)
         self.bounds_provider: Callable[[], Range] | None = None
 
+    def scaleBy(self, s=None, center=None, x=None, y=None):  # noqa: ANN001, ANN201, N802 - pg.ViewBox's
+        """Zoom in no further than float64 can tell values apart: past that the range shrank to
+        nothing, the axes lost their labels and the hover read-out divided by zero."""
+        if s is not None:
+            x, y = s[0], s[1]
+        rect = self.targetRect()
+        x = _zoom_in_capped(x, rect.left(), rect.right())
+        y = _zoom_in_capped(y, rect.top(), rect.bottom())
+        super().scaleBy(center=center, x=x, y=y)
+
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: ANN001, ANN201, N802
         plain = items is None and tuple(orthoRange) == (None, None) and (frac is None or tuple(frac) == (1.0, 1.0))
         if plain and self.bounds_provider is not None:
             return self.bounds_provider()
         return super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+
+
+MIN_RELATIVE_SPAN = 1e-9  # the narrowest view, relative to the size of the values in it
+
+
+def _zoom_in_capped(factor: float | None, lo: float, hi: float) -> float | None:
+    """A zoom factor that keeps [lo, hi] at least MIN_RELATIVE_SPAN of its values wide
+    (zooming out is never capped)."""
+    if factor is None or factor >= 1:
+        return factor
+    width = hi - lo
+    least = max(abs(lo), abs(hi)) * MIN_RELATIVE_SPAN or 1e-300
+    if not width > least:
+        return 1.0
+    return max(factor, least / width)

@@ -23,6 +23,8 @@ def nearest_point(
         return None
     mouse = vb.mapSceneToView(scene_pos)
     px, py = vb.viewPixelSize()
+    if not (px > 0 and py > 0):  # a view not laid out yet, or of no width
+        return None
     best, best_d = None, float(radius_px)
     for curve in curves:
         x, y = curve.raw.xData, curve.raw.yData
@@ -50,6 +52,8 @@ def nearest_mark(
         return None
     mouse_x = vb.mapSceneToView(scene_pos).x()
     px = vb.viewPixelSize()[0]
+    if not px > 0:
+        return None
     best, best_d = None, float(MARK_PX)
     for curve in curves:
         xs = curve.off_scale_x

@@ -413,6 +413,9 @@ class MetricPanel(QFrame):
         item = self.plot.getPlotItem()
         axis = x_axis(self.spec.x_mode)
         item.setAxisItems({"bottom": axis})
+        # a new axis reads the view's range only when it next changes: if it does not (the same
+        # mode picked again, the data already in view), the axis would stay labelled 0 … 1
+        axis.linkedViewChanged(item.getViewBox())
         item.setLabel("bottom", AXIS_TITLES[self.spec.x_mode])
         self._style_axis(axis)
         self.grid.set_axes(axis, item.getAxis("left"))
