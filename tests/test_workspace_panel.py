@@ -262,7 +262,7 @@ def test_a_long_legend_never_covers_the_title(qtbot):
     from PySide6.QtWidgets import QMenu
 
     from desktop.workspace.layout import PanelSpec
-    from desktop.workspace.panel_header import PanelHeader
+    from desktop.workspace.panel_header import LegendEntry, PanelHeader
 
     menu = QMenu()
     header = PanelHeader(PanelSpec(metric="", pattern="loss|acc"), menu, can_edit=True)
@@ -270,8 +270,8 @@ def test_a_long_legend_never_covers_the_title(qtbot):
     header.resize(500, 30)
     header.show()
     qtbot.waitExposed(header)
-    legend = " ".join(f"&#9632; run-0{i} · acc" for i in range(8)) + " +110 more (6 hidden)"
-    header.set_legend(legend, ["run-00"])
+    entries = [LegendEntry("#4e79a7", "\u25ac", f"run-0{i} · acc") for i in range(8)]
+    header.set_legend(entries, 118, ["(6 hidden)"], ["run-00"])
     qtbot.waitUntil(lambda: header.title.text() == "/loss|acc/", timeout=2000)
     header.layout().activate()
     assert header.title.geometry().right() < header.legend.geometry().left()  # side by side, not over
@@ -378,3 +378,29 @@ def test_zooming_in_stops_where_float64_still_tells_values_apart(qtbot, ui_ctx, 
     assert len(panel.plot.getPlotItem().getAxis("bottom").tickValues(x0, x1, vb.width())[0][1]) >= 1
     _wheel(panel, -400)
     assert vb.viewRange()[0][1] - vb.viewRange()[0][0] > 100  # and back out
+
+
+def test_the_legend_names_as_many_runs_as_fit_and_counts_the_rest(qtbot):
+    from PySide6.QtWidgets import QMenu
+
+    from desktop.workspace.panel_header import LegendEntry, PanelHeader
+
+    header = PanelHeader(PanelSpec(metric="train/loss"), QMenu(), can_edit=True)
+    qtbot.addWidget(header)
+    header.show()
+    qtbot.waitExposed(header)
+    entries = [LegendEntry("#4e79a7", "\u25ac", f"brisk-sun-{i}") for i in range(4)]
+    header.set_legend(entries, 17, ["(2 hidden)", "(▲ NaN/Inf)"], [])
+    named_at = {}
+    for width in (1400, 700, 520, 420, 300):
+        header.resize(width, 30)
+        QApplication.processEvents()
+        text = header.legend.text()
+        named = text.count("brisk-sun-")
+        named_at[width] = named
+        assert f"+{17 - named} more" in text, text
+        for note in ("(2 hidden)", "(▲ NaN/Inf)"):  # in the row where there is room, always in the tooltip
+            assert note in header.legend.toolTip() and (note in text or width < 500), (width, text)
+        assert header.legend.sizeHint().width() <= header.legend.width(), (width, text)  # nothing cut off
+    assert named_at[1400] == 4 and named_at[300] == 0, named_at
+    assert list(named_at.values()) == sorted(named_at.values(), reverse=True)  # fewer as it narrows

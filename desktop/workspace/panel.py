@@ -25,7 +25,7 @@ from desktop.workspace.hover import nearest_mark, nearest_point
 from desktop.workspace.layout import PanelSpec
 from desktop.workspace.lines import PanelLines
 from desktop.workspace.loading import Threshold
-from desktop.workspace.panel_header import PanelHeader
+from desktop.workspace.panel_header import LegendEntry, PanelHeader
 from desktop.workspace.panel_menu import build_menu
 from desktop.workspace.pattern_dialog import pattern_error
 from desktop.workspace.thresholds import threshold_lines
@@ -266,23 +266,19 @@ class MetricPanel(QFrame):
 
     def _update_legend(self) -> None:
         shown = [c for c in self.curves.values() if c.is_visible()]
-        parts = [
-            f'<span style="color:{c.color.name()}">{c.glyph}</span>&nbsp;{html.escape(_short(c.label))}'
-            for c in shown[:LEGEND_MAX]
-        ]
-        if len(shown) > LEGEND_MAX:
-            parts.append(f"+{len(shown) - LEGEND_MAX} more")
+        entries = [LegendEntry(c.color.name(), c.glyph, _short(c.label)) for c in shown[:LEGEND_MAX]]
+        notes = []
         hidden = len(self.curves) - len(shown)
         if hidden:
-            parts.append(f"({hidden} hidden)")
+            notes.append(f"({hidden} hidden)")
         self._legend_notes = below_log, nonfinite = self._notes_of(shown)
         if nonfinite or below_log:
             what = " or ".join(name for name, on in (("NaN/Inf", nonfinite), ("≤ 0", below_log)) if on)
-            parts.append(f"({GLYPH} {what}{', not on the log scale' if below_log and not nonfinite else ''})")
+            notes.append(f"({GLYPH} {what}{', not on the log scale' if below_log and not nonfinite else ''})")
         unplaced = sum(1 for t in self._thresholds if self.spec.log_y and t.value <= 0)
         if unplaced:
-            parts.append(f"({unplaced} alert line{'s' if unplaced > 1 else ''} at ≤ 0 not on the log scale)")
-        self.header.set_legend("&nbsp;&nbsp; ".join(parts), [c.label for c in shown[:200]])
+            notes.append(f"({unplaced} alert line{'s' if unplaced > 1 else ''} at ≤ 0 not on the log scale)")
+        self.header.set_legend(entries, len(shown), notes, [c.label for c in shown[:200]])
 
     def _notes_of(self, shown: list[PanelCurve]) -> tuple[bool, bool]:
         below_log = self.spec.log_y and any(c.below_log for c in shown)

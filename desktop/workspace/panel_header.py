@@ -6,6 +6,7 @@ row (a 200-character name must not widen the whole grid), and tooltips escape th
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
@@ -22,6 +23,15 @@ def tooltip_text(text: str) -> str:
     return "<p style='white-space:pre'>" + html.escape(text) + "</p>"
 
 
+@dataclass(frozen=True)
+class LegendEntry:
+    """One line's sample in the legend: colour name, glyph (its dash) and label."""
+
+    color: str
+    glyph: str
+    label: str
+
+
 class PanelHeader(QWidget):
     """Signal bell_clicked(): the user asked for an alert on the panel's metric."""
 
@@ -31,6 +41,7 @@ class PanelHeader(QWidget):
         super().__init__(parent)
         self._can_edit = can_edit
         self._full_title = ""
+        self._legend: tuple[list[LegendEntry], int, list[str]] = ([], 0, [])
         self.title = QLabel(self)
         self.title.setObjectName("panel-title")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
@@ -89,9 +100,38 @@ class PanelHeader(QWidget):
                                  "Alerts are per metric: this panel shows a pattern")
         self._elide()
 
-    def set_legend(self, rich_text: str, names: list[str]) -> None:
-        self.legend.setText(rich_text)
-        self.legend.setToolTip(tooltip_text("\n".join(names)) if names else "")
+    def set_legend(self, entries: list[LegendEntry], total: int, notes: list[str], names: list[str]) -> None:
+        """The first `entries` of `total` lines, and `notes` (plain text). The row shows as
+        many entries as it has room for and "+N more" for the rest, then the notes that still
+        fit; the tooltip lists `names` and every note."""
+        self._legend = (entries, total, notes)
+        self.legend.setToolTip(tooltip_text("\n".join(names + notes)) if names or notes else "")
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        entries, total, notes = self._legend
+        metrics = self.legend.fontMetrics()
+        gap = metrics.horizontalAdvance("\u00a0\u00a0 ")
+
+        def width(text: str) -> int:
+            return metrics.horizontalAdvance(text) + gap
+
+        def more(hidden: int) -> int:
+            return width(f"+{hidden} more") if hidden else 0
+
+        room = self.legend.contentsRect().width()
+        kept, left = [], room - more(total)
+        for note in notes:  # the count of lines first, then the notes that fit
+            if width(note) <= left:
+                kept.append(note)
+                left -= width(note)
+        room -= sum(width(note) for note in kept)
+        samples = [width(f"{e.glyph}\u00a0{e.label}") for e in entries]
+        shown = next(k for k in range(len(entries), -1, -1) if sum(samples[:k]) + more(total - k) <= room or k == 0)
+        parts = [f'<span style="color:{e.color}">{e.glyph}</span>&nbsp;{html.escape(e.label)}' for e in entries[:shown]]
+        if total > shown:
+            parts.append(f"+{total - shown} more")
+        self.legend.setText("&nbsp;&nbsp; ".join(parts + [html.escape(n) for n in kept]))
 
     def refresh_icons(self) -> None:
         self.bell.setIcon(resources.icon("bell"))
@@ -99,6 +139,8 @@ class PanelHeader(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._elide()
+        self.layout().activate()  # the legend's new width, before fitting it
+        self._fit_legend()
 
     def _elide(self) -> None:
         room = max(40, int(self.width() * TITLE_SHARE))
