@@ -269,3 +269,14 @@ def test_wall_time_labels_keep_their_room_at_any_range(lo, span, size):
     if len(values) > 1:
         assert np.diff(values).min() / span * size >= axis.MIN_PX["bottom"] - 1e-6
     assert len(axis.tickStrings(values, 1.0, levels[0][0] if levels else 1.0)) == len(values)
+
+
+@pytest.mark.parametrize("values, labels", [
+    ([0.001, 0.05, 0.1, 1, 10, 2000, 10_000], ["0.001", "0.05", "0.1", "1", "10", "2000", "10000"]),
+    ([1e-6, 1e-5, 1e-3, 1, 10, 2e8], ["10⁻⁶", "10⁻⁵", "10⁻³", "10⁰", "10¹", "2×10⁸"]),  # one style per level
+    ([0.2, 0.3, 0.5], ["0.2", "0.3", "0.5"]),
+])
+def test_log_axis_labels_are_written_one_way(qtbot, values, labels):
+    axis = MajorOnlyAxis("left")
+    axis.setLogMode(False, True)
+    assert axis.tickStrings([math.log10(v) for v in values], 1.0, 1.0) == labels  # once "10¹" beside "1"

@@ -302,6 +302,8 @@ def test_a_pattern_panel_keeps_the_run_colour_and_gives_each_metric_its_own_dash
     assert train.color == val.color  # the run's colour, as in the runs table
     assert train.raw.opts["pen"].style() == Qt.PenStyle.SolidLine
     assert val.raw.opts["pen"].style() == Qt.PenStyle.CustomDashLine
+    view.resize(2400, 700)  # room in the header for both names
+    qtbot.waitUntil(lambda: panel.legend_label.text().count("</span>&nbsp;") == 2, timeout=5000)
     legend = panel.legend_label.text()
     assert f"{train.glyph}</span>&nbsp;" in legend and f"{val.glyph}</span>&nbsp;" in legend
     assert train.glyph != val.glyph

@@ -50,6 +50,25 @@ class MajorOnlyAxis(pg.AxisItem):
                  if minVal < v + math.log10(m) < maxVal]
         return major + ([(None, minor)] if minor else [])
 
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        # pyqtgraph wrote 10 as "10¹" but 1 as "1" and 0.1 as "0.1" on one axis
+        return log_labels([v + math.log10(scale) for v in values])
+
+
+def log_labels(values: list[float]) -> list[str]:
+    """Labels of ticks at log10 `values`: plain numbers ("0.05", "1", "2000") while every one lies
+    within 0.001 … 99,999, else powers of ten throughout ("10⁻⁶", "2×10⁸", "1" as "10⁰")."""
+    ticks = []
+    for value in values:
+        exponent = math.floor(value + 1e-9)
+        ticks.append((round(10 ** (value - exponent)), exponent))  # one significant digit: 1 … 9
+    if all(-3 <= e <= 4 for _m, e in ticks):
+        return [str(m * 10**e) if e >= 0 else f"{m * 10.0**e:.{-e}f}" for m, e in ticks]
+    return [("" if m == 1 else f"{m}×") + "10" + str(e).translate(_SUPERSCRIPT) for m, e in ticks]
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
 
 def _least_log_gap(steps: tuple[int, ...]) -> float:
     """The smallest distance, in decades, between neighbouring labels at `steps` × 10ⁿ."""
