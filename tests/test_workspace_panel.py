@@ -406,3 +406,20 @@ def test_the_legend_names_as_many_runs_as_fit_and_counts_the_rest(qtbot):
         assert header.legend.sizeHint().width() <= header.legend.width(), (width, text)  # nothing cut off
     assert named_at[1400] == 4 and named_at[300] == 0, named_at
     assert list(named_at.values()) == sorted(named_at.values(), reverse=True)  # fewer as it narrows
+
+
+def test_an_alert_lines_label_leaves_the_view_with_its_line(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"acc": [0.2 + 0.01 * s for s in range(60)]})
+    threshold_automation(ui_ctx.db, ui_ctx.team.id, project.id, name="good enough", metric="acc", threshold=0.9)
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "acc", 60), timeout=10_000)
+    panel = view.panel("acc")
+    [line] = panel.threshold_lines
+    vb = panel.plot.getPlotItem().getViewBox()
+    assert line.label.isVisible()
+    vb.setYRange(0.2, 0.895, padding=0)  # the line just above the top edge: its label hung into view
+    assert not line.label.isVisible()
+    vb.setYRange(0.2, 1.0, padding=0)
+    assert line.label.isVisible() and "good enough" in line.label.toPlainText()
+    top = vb.mapViewToScene(pg.Point(0, 0.9)).y()
+    assert abs(line.label.mapRectToScene(line.label.boundingRect()).top() - top) < 4  # hung under the line again

@@ -109,6 +109,7 @@ class MetricPanel(QFrame):
         self._apply_x_axis()
         self._apply_y()
         item.getViewBox().sigXRangeChanged.connect(self._on_x_range)
+        item.getViewBox().sigYRangeChanged.connect(self._on_y_range)
         self.plot.scene().sigMouseClicked.connect(self._on_scene_click)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -255,7 +256,15 @@ class MetricPanel(QFrame):
             item.removeItem(line)
         self._lines = threshold_lines(item, self._thresholds, self._palette_color(QPalette.ColorRole.Base, alpha=190),
                                       log_y=self.spec.log_y)
+        self._on_y_range(None, item.getViewBox().viewRange()[1])
         self._update_legend()  # it says when a log axis has no place for an alert's line
+
+    def _on_y_range(self, _vb: object, y_range: Sequence[float]) -> None:
+        """A label hangs under its line: once the line leaves the view, hide the label, or a
+        sliver of it stays at the top edge."""
+        lo, hi = y_range
+        for line in self._lines:
+            line.label.setVisible(lo <= line.value() <= hi)
 
     @property
     def threshold_lines(self) -> list[pg.InfiniteLine]:
