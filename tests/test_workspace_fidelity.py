@@ -229,6 +229,11 @@ def test_nan_and_inf_values_are_marked_on_the_bottom_edge_where_they_were_logged
         assert panel.readout.text().endswith(f"diverged · step {step} · {shown}"), panel.readout.text()
     panel._on_mouse_moved(pg.Point(x_of(60), bottom))  # no mark there: the line's point, just above
     assert "&#9679;</span> diverged · step 60 · 0.016" in panel.readout.text()
+    view.visibility.set_visible(run.id, False)  # hidden in the runs table: its marks go with its line
+    qtbot.waitUntil(lambda: panel.edge_marks.count() == 0, timeout=5000)
+    assert "▲" not in panel.legend_label.text()
+    view.visibility.set_visible(run.id, True)
+    qtbot.waitUntil(lambda: panel.edge_marks.count() > 0, timeout=5000)
     vb.setXRange(40, 90, padding=0)  # zoomed in where every value is finite: no marks
     qtbot.waitUntil(lambda: panel.edge_marks.count() == 0, timeout=5000)
     assert _marks_drawn(panel, curve.color) == []

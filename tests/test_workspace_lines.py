@@ -243,7 +243,8 @@ def berlin_time(monkeypatch):
 
 
 @pytest.mark.parametrize("span, size, labels", [
-    (10, 500, ["Dec 04 21:26:40", "21:26:42", "21:26:44", "21:26:46", "21:26:48", "21:26:50"]),
+    # the first tick sits on the left end, where pyqtgraph drops its label: the date goes on the next
+    (10, 500, ["21:26:40", "Dec 04 21:26:42", "21:26:44", "21:26:46", "21:26:48", "21:26:50"]),
     (400, 440, ["Dec 04 21:28", "21:30", "21:32"]),  # six minutes: once one label in all
     (3 * 3600, 400, ["Dec 04 22:00", "23:00", "Dec 05 00:00"]),  # the date again where the day changes
     (4 * 86_400, 400, ["Dec 05", "Dec 06", "Dec 07", "Dec 08"]),  # once "5", "6" …
@@ -280,3 +281,26 @@ def test_log_axis_labels_are_written_one_way(qtbot, values, labels):
     axis = MajorOnlyAxis("left")
     axis.setLogMode(False, True)
     assert axis.tickStrings([math.log10(v) for v in values], 1.0, 1.0) == labels  # once "10¹" beside "1"
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.3, 1.7])  # the first tick on the left end, or just inside it
+def test_a_drawn_wall_time_axis_always_shows_the_date_once(qtbot, berlin_time, offset):
+    from PySide6.QtGui import QImage, QPainter
+
+    widget = pg.PlotWidget(axisItems={"bottom": x_axis("wall")})
+    qtbot.addWidget(widget)
+    widget.resize(520, 200)
+    lo = datetime(2025, 12, 4, 21, 26, 40).timestamp() - offset
+    widget.getPlotItem().setRange(xRange=(lo, lo + 10), padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.grab()
+    axis = widget.getPlotItem().getAxis("bottom")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis_spec, _ticks, texts = axis.generateDrawSpecs(painter)  # what pyqtgraph draws, after dropping
+    finally:
+        painter.end()
+    drawn = [text for _rect, _flags, text in texts]
+    assert sum(text.startswith("Dec 04") for text in drawn) == 1, drawn

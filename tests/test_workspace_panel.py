@@ -365,21 +365,38 @@ def _wheel(panel, notches: int) -> None:
             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
 
 
-def test_zooming_in_stops_where_float64_still_tells_values_apart(qtbot, ui_ctx, tasks, watcher, project):
+def test_wheel_zoom_stops_at_a_few_steps_at_float64_precision_and_at_a_hundred_times_the_data(
+        qtbot, ui_ctx, tasks, watcher, project):
     run = seed_run(ui_ctx.db, project.id, {"loss": [0.5 + 0.001 * (s % 7) for s in range(100)]})
     view = make_view(qtbot, ui_ctx, tasks, watcher, project)
     qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 100), timeout=10_000)
     panel = view.panel("loss")
     vb = panel.plot.getPlotItem().getViewBox()
+    axis = panel.plot.getPlotItem().getAxis("bottom")
     _wheel(panel, 400)  # far past where the range once shrank to nothing
     (x0, x1), (y0, y1) = vb.viewRange()
-    assert x1 - x0 >= 0.99e-9 * max(abs(x0), abs(x1)) and y1 - y0 >= 0.99e-9 * 0.5, vb.viewRange()
-    assert x1 - x0 < 1e-5  # it did zoom in, all the way
+    assert 3.9 <= x1 - x0 <= 5, vb.viewRange()  # steps are whole: a few of them, labelled
+    assert len(axis.tickValues(x0, x1, vb.width())[0][1]) >= 2
+    assert y1 - y0 >= 0.99e-9 * 0.5, vb.viewRange()
     viewport = panel.plot.viewport()
     panel._on_mouse_moved(panel.plot.mapToScene(viewport.rect().center()))  # once a divide by zero
-    assert len(panel.plot.getPlotItem().getAxis("bottom").tickValues(x0, x1, vb.width())[0][1]) >= 1
-    _wheel(panel, -400)
-    assert vb.viewRange()[0][1] - vb.viewRange()[0][0] > 100  # and back out
+
+    panel.set_x_mode("relative")  # seconds: down to float64's precision
+    qtbot.waitUntil(lambda: vb.autoRangeEnabled()[0] and not panel.has_dirty(), timeout=5000)
+    panel.fit_view()
+    panel.render()
+    _wheel(panel, 400)
+    (x0, x1), _y = vb.viewRange()
+    assert 0.99e-9 <= (x1 - x0) / max(abs(x0), abs(x1)) < 2e-9, vb.viewRange()  # all the way, no further
+    panel._on_mouse_moved(panel.plot.mapToScene(viewport.rect().center()))
+
+    panel.set_x_mode("step")
+    panel.fit_view()
+    qtbot.waitUntil(lambda: -10 < vb.viewRange()[0][0] < vb.viewRange()[0][1] < 150, timeout=5000)
+    _wheel(panel, -400)  # and out: no further than a hundred times the data
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert 1e3 < x1 - x0 <= 100 * 100 * 1.01 and y1 - y0 <= 100 * 0.01 * 1.5, vb.viewRange()
+    assert x0 < 0 and x1 > 99 and y0 < 0.5 and y1 > 0.506, vb.viewRange()  # still around the data
 
 
 def test_the_legend_names_as_many_runs_as_fit_and_counts_the_rest(qtbot):

@@ -5,6 +5,7 @@ import math
 from datetime import datetime
 
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 
 from desktop.workspace.bounds import ladder_up
 
@@ -100,18 +101,35 @@ class WallTimeAxis(MajorOnlyAxis):
 
     MIN_PX = {"bottom": 100, "top": 100, "left": 40, "right": 40}  # "Dec 04 22:15:30" fits
 
+    def __init__(self, orientation: str = "bottom") -> None:
+        super().__init__(orientation)
+        self._dated: float | None = None  # the first tick whose label, date and all, is shown
+
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803
         span = maxVal - minVal
         if not (span > 0 and size > 0 and 0 <= minVal and maxVal <= LATEST):
             return []
         least = span * self.MIN_PX[self.orientation] / size  # seconds between labels, at least
         spacing = next((s for s in SPACINGS if s >= least), None)
-        if spacing is not None:
-            return [(float(spacing), _aligned(minVal, maxVal, spacing))]
-        months = next((m for m in MONTHS if m * SHORTEST_MONTH >= least), None)
-        if months is None:  # 1, 2, 5, 10, 20 … years
-            months = 12 * round(ladder_up(least / (365 * DAY), (1, 2, 5, 10)))
-        return [(float(months * SHORTEST_MONTH), _month_starts(minVal, maxVal, months))]
+        if spacing is None:
+            months = next((m for m in MONTHS if m * SHORTEST_MONTH >= least), None)
+            if months is None:  # 1, 2, 5, 10, 20 … years
+                months = 12 * round(ladder_up(least / (365 * DAY), (1, 2, 5, 10)))
+            return [(float(months * SHORTEST_MONTH), _month_starts(minVal, maxVal, months))]
+        ticks = _aligned(minVal, maxVal, spacing)
+        self._dated = self._first_shown(ticks, minVal, maxVal, size, spacing)
+        return [(float(spacing), ticks)]
+
+    def _first_shown(self, ticks: list[float], lo: float, hi: float, size: float, spacing: int) -> float | None:
+        """The first tick whose label with the date fits between the axis's ends (pyqtgraph
+        drops a label that overhangs them): the date goes there, not on a label nobody sees."""
+        metrics = QFontMetrics(self.style["tickFont"] or self.font())
+        for tick in ticks:
+            half = metrics.horizontalAdvance(self._label(datetime.fromtimestamp(tick), spacing, True)) / 2
+            x = (tick - lo) / (hi - lo) * size
+            if x + LABEL_OVERHANG_PX >= half and size - x + LABEL_OVERHANG_PX >= half:
+                return tick
+        return None
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         moments = [datetime.fromtimestamp(v) for v in values]
@@ -119,15 +137,20 @@ class WallTimeAxis(MajorOnlyAxis):
             return [m.strftime("%Y") for m in moments]
         if spacing >= SHORTEST_MONTH:
             return [m.strftime("%b %Y") for m in moments]
-        if spacing >= DAY:
-            return [m.strftime("%b %d") for m in moments]
-        clock = "%H:%M:%S" if spacing < 60 else "%H:%M"
         labels, day = [], None
-        for moment in moments:
-            new_day = moment.date() != day
-            labels.append(moment.strftime(f"%b %d {clock}" if new_day else clock))
-            day = moment.date()
+        for value, moment in zip(values, moments):
+            dated = spacing < DAY and (value == self._dated or (day is not None and moment.date() != day))
+            labels.append(self._label(moment, spacing, dated))
+            if dated or day is not None:
+                day = moment.date()
         return labels
+
+    @staticmethod
+    def _label(moment: datetime, spacing: float, dated: bool) -> str:
+        if spacing >= DAY:
+            return moment.strftime("%b %d")
+        clock = "%H:%M:%S" if spacing < 60 else "%H:%M"
+        return moment.strftime(f"%b %d {clock}" if dated else clock)
 
 
 def _aligned(lo: float, hi: float, spacing: int) -> list[float]:

@@ -77,39 +77,50 @@ def widen(current: list[float] | None, lo: float, hi: float) -> list[float]:
 class DataBoundsViewBox(pg.ViewBox):
     """A view box whose plain auto-range (all of every axis, no visible-only restriction) comes
     from `bounds_provider()` ([[xmin, xmax] | None, [ymin, ymax] | None]); anything else falls
-    back to pyqtgraph's item-by-item computation."""
+    back to pyqtgraph's item-by-item computation.
+
+    Zooming with the wheel or the right button stays between `least_x_span` (and float64's
+    precision) and ZOOM_OUT times the data's extent as last fitted."""
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - pg.ViewBox's
         super().__init__(*args, **kwargs)
         self.bounds_provider: Callable[[], Range] | None = None
+        self.least_x_span = 0.0  # e.g. a few steps: whole steps have nothing between them
+        self._fitted: list[float | None] = [None, None]  # each axis's data extent at its last auto-range
 
     def scaleBy(self, s=None, center=None, x=None, y=None):  # noqa: ANN001, ANN201, N802 - pg.ViewBox's
-        """Zoom in no further than float64 can tell values apart: past that the range shrank to
-        nothing, the axes lost their labels and the hover read-out divided by zero."""
+        """Zoom within the limits above. Past float64's precision the range shrank to nothing,
+        the axes lost their labels and the hover read-out divided by zero; zoomed out without
+        end, the data became a dot and the axes ran out of labels."""
         if s is not None:
             x, y = s[0], s[1]
         rect = self.targetRect()
-        x = _zoom_in_capped(x, rect.left(), rect.right())
-        y = _zoom_in_capped(y, rect.top(), rect.bottom())
+        x = _zoom_capped(x, rect.left(), rect.right(), self.least_x_span, self._fitted[0])
+        y = _zoom_capped(y, rect.top(), rect.bottom(), 0.0, self._fitted[1])
         super().scaleBy(center=center, x=x, y=y)
 
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: ANN001, ANN201, N802
         plain = items is None and tuple(orthoRange) == (None, None) and (frac is None or tuple(frac) == (1.0, 1.0))
         if plain and self.bounds_provider is not None:
-            return self.bounds_provider()
+            bounds = self.bounds_provider()
+            for axis, (following, found) in enumerate(zip(self.autoRangeEnabled(), bounds)):
+                if following and found is not None and found[1] > found[0]:
+                    self._fitted[axis] = found[1] - found[0]  # the whole data (no clipping to a view)
+            return bounds
         return super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
 
 
+ZOOM_OUT = 100  # the widest view: this many times the data's extent
 MIN_RELATIVE_SPAN = 1e-9  # the narrowest view, relative to the size of the values in it
 
 
-def _zoom_in_capped(factor: float | None, lo: float, hi: float) -> float | None:
-    """A zoom factor that keeps [lo, hi] at least MIN_RELATIVE_SPAN of its values wide
-    (zooming out is never capped)."""
-    if factor is None or factor >= 1:
-        return factor
+def _zoom_capped(factor: float | None, lo: float, hi: float, least_span: float, extent: float | None) -> float | None:
+    """A zoom factor that keeps [lo, hi] at least `least_span` and MIN_RELATIVE_SPAN of its
+    values wide, and at most ZOOM_OUT × `extent` (when known)."""
     width = hi - lo
-    least = max(abs(lo), abs(hi)) * MIN_RELATIVE_SPAN or 1e-300
-    if not width > least:
-        return 1.0
-    return max(factor, least / width)
+    if factor is None or factor == 1 or not width > 0:
+        return factor
+    if factor > 1:
+        return factor if extent is None else max(1.0, min(factor, ZOOM_OUT * extent / width))
+    least = max(least_span, max(abs(lo), abs(hi)) * MIN_RELATIVE_SPAN, 1e-300)
+    return 1.0 if width <= least else max(factor, least / width)

@@ -29,8 +29,11 @@ HIGHLIGHT_WIDTH = 2.5
 ROBUST_PERCENTILES = (1.0, 99.0)  # "ignore outliers": the auto y range spans these percentiles
 # In a panel of several metrics a run keeps its colour and each metric gets its own dash (in
 # pen widths), shown by the legend's glyph: train and val loss of one run stay apart.
-METRIC_DASHES: tuple[tuple[float, ...], ...] = ((), (6, 3), (1.5, 2.5), (8, 3, 1.5, 3), (3, 3))
-METRIC_GLYPHS = ("\u25ac", "\u254d\u254d", "\u2505\u2505", "\u2501\u2505", "\u254c\u254c")
+METRIC_DASHES: tuple[tuple[float, ...], ...] = (
+    (), (6, 3), (1.5, 2.5), (8, 3, 1.5, 3), (3, 3), (12, 4), (8, 3, 1.5, 3, 1.5, 3), (1.5, 6),
+)
+METRIC_GLYPHS = ("\u25ac", "\u254d\u254d", "\u2505\u2505", "\u2501\u2505", "\u254c\u254c",
+                 "\u2501 \u2501", "\u2501\u2509", "\u2508\u2508")
 
 
 def run_color(index: int) -> QColor:

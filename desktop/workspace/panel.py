@@ -31,6 +31,7 @@ from desktop.workspace.pattern_dialog import pattern_error
 from desktop.workspace.thresholds import threshold_lines
 
 LEGEND_MAX = 4  # runs named in a panel's header; the tooltip lists them all
+LEAST_STEP_SPAN = 4.0  # zoomed in on steps, a view still spans this many (no step between two)
 
 
 def _short(label: str, limit: int = 28) -> str:
@@ -73,6 +74,7 @@ class MetricPanel(QFrame):
         self._lines: list[pg.InfiniteLine] = []
         self._thresholds: list[Threshold] = []
         self._legend_notes: tuple[bool, bool] = (False, False)  # (values ≤ 0 on log y, NaN/Inf marks)
+        self._marks_stale = False  # the edge marks must be gathered again (a run shown or hidden)
         self._metric_dash: dict[str, int] = {}  # pattern panels: a dash per metric, by first arrival
 
         self.header = PanelHeader(spec, build_menu(self), can_edit=can_edit, parent=self)
@@ -190,6 +192,8 @@ class MetricPanel(QFrame):
                 drawn += 1
         if drawn:
             self.lines.refresh()
+        if drawn or self._marks_stale:
+            self._marks_stale = False
             shown = [c for c in self.curves.values() if c.is_visible()]
             self.edge_marks.set_marks([(c.color, c.off_scale_x) for c in shown if len(c.off_scale_x)])
             if self._legend_notes != self._notes_of(shown):
@@ -226,7 +230,8 @@ class MetricPanel(QFrame):
         self.frame_wanted.emit()
 
     def has_dirty(self) -> bool:
-        return bool(self._deferred) or any(c.dirty and c.is_visible() for c in self.curves.values())
+        return (bool(self._deferred) or self._marks_stale
+                or any(c.dirty and c.is_visible() for c in self.curves.values()))
 
     def set_run_visible(self, run_id: str, visible: bool) -> None:
         (self._hidden_runs.discard if visible else self._hidden_runs.add)(run_id)
@@ -234,6 +239,7 @@ class MetricPanel(QFrame):
             if rid == run_id:
                 curve.set_visible(visible)
                 curve.dirty = True
+        self._marks_stale = True  # a hidden run's marks go with its line
         self._update_legend()
         self.frame_wanted.emit()
 
@@ -424,6 +430,7 @@ class MetricPanel(QFrame):
         item.setLabel("bottom", AXIS_TITLES[self.spec.x_mode])
         self._style_axis(axis)
         self.grid.set_axes(axis, item.getAxis("left"))
+        item.getViewBox().least_x_span = LEAST_STEP_SPAN if self.spec.x_mode == "step" else 0.0
 
     def _apply_y(self) -> None:
         item = self.plot.getPlotItem()
