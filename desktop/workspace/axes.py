@@ -32,6 +32,14 @@ class MajorOnlyAxis(pg.AxisItem):
         if orientation in ("bottom", "top"):  # the label of a tick at the very end may overhang
             self.setStyle(hideOverlappingLabels=LABEL_OVERHANG_PX)
 
+    def reset_text_space(self) -> None:
+        """Give back the room that long labels took (a deep zoom's 12-digit values): the axis
+        grows again at its next paint as far as its labels need."""
+        self.textWidth = 30  # pyqtgraph's starting width
+        self.textHeight = 18
+        self._updateWidth()
+        self._updateHeight()
+
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
         span = maxVal - minVal
         if not (span > 0 and size > 0 and math.isfinite(span)):

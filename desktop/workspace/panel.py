@@ -30,7 +30,7 @@ from desktop.workspace.panel_menu import build_menu
 from desktop.workspace.pattern_dialog import pattern_error
 from desktop.workspace.thresholds import threshold_lines
 
-LEGEND_MAX = 4  # runs named in a panel's header; the tooltip lists them all
+LEGEND_MAX = 12  # lines named in a panel's header, as many as fit (panel_header.py); the tooltip has all
 LEAST_STEP_SPAN = 4.0  # zoomed in on steps, a view still spans this many (no step between two)
 
 
@@ -387,8 +387,10 @@ class MetricPanel(QFrame):
 
     def fit_view(self) -> None:
         """Back to following the data after a zoom or pan (x, and y unless fixed)."""
-        vb = self.plot.getPlotItem().getViewBox()
-        vb.enableAutoRange(x=True, y=self.spec.y_range is None)
+        item = self.plot.getPlotItem()
+        item.getViewBox().enableAutoRange(x=True, y=self.spec.y_range is None)
+        for name in ("left", "bottom"):  # the room a deep zoom's long labels took
+            item.getAxis(name).reset_text_space()
         self.mark_all_dirty()  # drawn clipped to the old view: draw them whole
         self.view_moved.emit()  # long histories: read the whole extent again
 

@@ -129,8 +129,8 @@ class PanelHeader(QWidget):
         samples = [width(f"{e.glyph}\u00a0{e.label}") for e in entries]
         shown = next(k for k in range(len(entries), -1, -1) if sum(samples[:k]) + more(total - k) <= room or k == 0)
         parts = [f'<span style="color:{e.color}">{e.glyph}</span>&nbsp;{html.escape(e.label)}' for e in entries[:shown]]
-        if total > shown:
-            parts.append(f"+{total - shown} more")
+        if total > shown:  # "+N" alone where even "+N more" has no room
+            parts.append(f"+{total - shown}" + (" more" if more(total - shown) <= room else ""))
         self.legend.setText("&nbsp;&nbsp; ".join(parts + [html.escape(n) for n in kept]))
 
     def refresh_icons(self) -> None:
