@@ -456,3 +456,26 @@ def test_an_alert_lines_label_leaves_the_view_with_its_line(qtbot, ui_ctx, tasks
     assert line.label.isVisible() and "good enough" in line.label.toPlainText()
     top = vb.mapViewToScene(pg.Point(0, 0.9)).y()
     assert abs(line.label.mapRectToScene(line.label.boundingRect()).top() - top) < 4  # hung under the line again
+
+
+def test_hovering_a_mark_shared_by_several_runs_names_the_top_one_and_counts_the_rest(
+        qtbot, ui_ctx, tasks, watcher, project):
+    values = [1.0] * 30 + [float("nan")] * 10
+    first = seed_run(ui_ctx.db, project.id, {"loss": values}, name="first")
+    second = seed_run(ui_ctx.db, project.id, {"loss": values}, name="second")
+    seed_run(ui_ctx.db, project.id, {"loss": [1.0] * 40}, name="finite")
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    panel = view.panel("loss")
+    qtbot.waitUntil(lambda: len(panel.edge_marks.marks) == 2, timeout=10_000)
+    vb = panel.plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 39, timeout=5000)
+    at = pg.Point(vb.mapViewToScene(pg.Point(35, 0)).x(), vb.sceneBoundingRect().bottom() - 2)
+    panel._on_mouse_moved(at)
+    text = panel.readout.text()
+    top = view.panel_curve(second.id, "loss")  # drawn last, so on top
+    assert f"{top.label} · step 35 · nan (and 1 more run here)" in text, text
+    assert view.panel_curve(first.id, "loss").label not in text
+    view.visibility.set_visible(first.id, False)
+    qtbot.waitUntil(lambda: len(panel.edge_marks.marks) == 1, timeout=5000)
+    panel._on_mouse_moved(at)
+    assert panel.readout.text().endswith("step 35 · nan")

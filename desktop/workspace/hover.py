@@ -43,8 +43,9 @@ def nearest_point(
 
 def nearest_mark(
     vb: pg.ViewBox, curves: Iterable[PanelCurve], scene_pos: QPointF,
-) -> tuple[PanelCurve, float] | None:
-    """(curve, x) of the edge mark under the pointer, near the bottom of the view, else None.
+) -> tuple[PanelCurve, float, int] | None:
+    """(curve, x, others) of the edge mark under the pointer, near the bottom of the view, else
+    None; `others` counts the other runs marked in the same pixel column, under it.
 
     Marks of later curves are drawn over earlier ones, so on a tie the later curve wins."""
     rect = vb.sceneBoundingRect()
@@ -54,13 +55,17 @@ def nearest_mark(
     px = vb.viewPixelSize()[0]
     if not px > 0:
         return None
-    best, best_d = None, float(MARK_PX)
+    found: list[tuple[float, PanelCurve, float]] = []  # (distance in px, curve, x)
     for curve in curves:
         xs = curve.off_scale_x
         if not len(xs) or not curve.is_visible():
             continue
         d = np.abs(xs - mouse_x) / px
         j = int(d.argmin())
-        if d[j] <= best_d:
-            best, best_d = (curve, float(xs[j])), float(d[j])
-    return best
+        if d[j] <= MARK_PX:
+            found.append((float(d[j]), curve, float(xs[j])))
+    if not found:
+        return None
+    best_d, best, x = min(reversed(found), key=lambda f: f[0])  # reversed: the later curve on a tie
+    others = sum(1 for d, curve, other_x in found if curve is not best and abs(other_x - x) / px < 1)
+    return best, x, others

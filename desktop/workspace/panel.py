@@ -309,9 +309,10 @@ class MetricPanel(QFrame):
         vb = self.plot.getPlotItem().getViewBox()
         mark = nearest_mark(vb, self.curves.values(), scene_pos)
         if mark is not None:  # an edge mark: the value the axis could not show
-            curve, x = mark
+            curve, x, others = mark
             step = curve.step_at(self.spec.x_mode, x)
-            self._read_out(curve, GLYPH, step, curve.off_scale_value(step))
+            also = f" (and {others} more run{'s' if others > 1 else ''} here)" if others else ""
+            self._read_out(curve, GLYPH, step, curve.off_scale_value(step) + also)
             self._hide_marker()
             return
         found = self.nearest_point(scene_pos)
