@@ -35,10 +35,12 @@ class MajorOnlyAxis(pg.AxisItem):
     def reset_text_space(self) -> None:
         """Give back the room that long labels took (a deep zoom's 12-digit values): the axis
         grows again at its next paint as far as its labels need."""
-        self.textWidth = 30  # pyqtgraph's starting width
-        self.textHeight = 18
-        self._updateWidth()
-        self._updateHeight()
+        if self.orientation in ("left", "right"):  # (the other update pins the axis's length)
+            self.textWidth = 30  # pyqtgraph's starting sizes
+            self._updateWidth()
+        else:
+            self.textHeight = 18
+            self._updateHeight()
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
         span = maxVal - minVal
@@ -93,8 +95,10 @@ class StepAxis(MajorOnlyAxis):
 
 
 DAY = 86_400
-SPACINGS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
+SPACINGS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
+            1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
             DAY, 2 * DAY, 7 * DAY, 14 * DAY)
+SUBSECOND_PX = 130  # "21:26:40.250" is wider than "21:26:40": fractions of a second get more room
 MONTHS = (1, 2, 3, 6, 12)  # beyond two weeks: the first of every n-th month
 SHORTEST_MONTH = 28 * DAY  # months are chosen by their shortest length, so labels never crowd
 LATEST = 253_402_300_799  # 9999-12-31: datetime's range (and far beyond any run)
@@ -118,7 +122,7 @@ class WallTimeAxis(MajorOnlyAxis):
         if not (span > 0 and size > 0 and 0 <= minVal and maxVal <= LATEST):
             return []
         least = span * self.MIN_PX[self.orientation] / size  # seconds between labels, at least
-        spacing = next((s for s in SPACINGS if s >= least), None)
+        spacing = next((s for s in SPACINGS if s >= (least if s >= 1 else span * SUBSECOND_PX / size)), None)
         if spacing is None:
             months = next((m for m in MONTHS if m * SHORTEST_MONTH >= least), None)
             if months is None:  # 1, 2, 5, 10, 20 … years
@@ -128,19 +132,19 @@ class WallTimeAxis(MajorOnlyAxis):
         self._dated = self._first_shown(ticks, minVal, maxVal, size, spacing)
         return [(float(spacing), ticks)]
 
-    def _first_shown(self, ticks: list[float], lo: float, hi: float, size: float, spacing: int) -> float | None:
+    def _first_shown(self, ticks: list[float], lo: float, hi: float, size: float, spacing: float) -> float | None:
         """The first tick whose label with the date fits between the axis's ends (pyqtgraph
         drops a label that overhangs them): the date goes there, not on a label nobody sees."""
         metrics = QFontMetrics(self.style["tickFont"] or self.font())
         for tick in ticks:
-            half = metrics.horizontalAdvance(self._label(datetime.fromtimestamp(tick), spacing, True)) / 2
+            half = metrics.horizontalAdvance(self._label(datetime.fromtimestamp(round(tick, 6)), spacing, True)) / 2
             x = (tick - lo) / (hi - lo) * size
             if x + LABEL_OVERHANG_PX >= half and size - x + LABEL_OVERHANG_PX >= half:
                 return tick
         return None
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
-        moments = [datetime.fromtimestamp(v) for v in values]
+        moments = [datetime.fromtimestamp(round(v, 6)) for v in values]  # 21:26:40.25, not .2499999
         if spacing >= 12 * SHORTEST_MONTH:
             return [m.strftime("%Y") for m in moments]
         if spacing >= SHORTEST_MONTH:
@@ -158,10 +162,14 @@ class WallTimeAxis(MajorOnlyAxis):
         if spacing >= DAY:
             return moment.strftime("%b %d")
         clock = "%H:%M:%S" if spacing < 60 else "%H:%M"
-        return moment.strftime(f"%b %d {clock}" if dated else clock)
+        text = moment.strftime(f"%b %d {clock}" if dated else clock)
+        if spacing < 1:  # as many decimals as the spacing has: .5, .25, .125 …
+            decimals = -math.floor(math.log10(spacing) + 1e-9)
+            text += f".{moment.microsecond // 10 ** (6 - decimals):0{decimals}d}"
+        return text
 
 
-def _aligned(lo: float, hi: float, spacing: int) -> list[float]:
+def _aligned(lo: float, hi: float, spacing: float) -> list[float]:
     """Multiples of `spacing` seconds from local midnight (of 1 Jan 1970) within [lo, hi]."""
     offset = datetime.fromtimestamp(lo).astimezone().utcoffset().total_seconds()
     first = math.ceil((lo + offset) / spacing) * spacing - offset

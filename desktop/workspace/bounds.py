@@ -111,7 +111,9 @@ class DataBoundsViewBox(pg.ViewBox):
 
 
 ZOOM_OUT = 100  # the widest view: this many times the data's extent
-MIN_RELATIVE_SPAN = 1e-9  # the narrowest view, relative to the size of the values in it
+# the narrowest view, relative to the size of the values in it: a few ms of wall time (~1.8e9 s),
+# where float64 still tells ~10,000 values apart across the view
+MIN_RELATIVE_SPAN = 1e-12
 
 
 def _zoom_capped(factor: float | None, lo: float, hi: float, least_span: float, extent: float | None) -> float | None:

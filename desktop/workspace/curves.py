@@ -32,8 +32,8 @@ ROBUST_PERCENTILES = (1.0, 99.0)  # "ignore outliers": the auto y range spans th
 METRIC_DASHES: tuple[tuple[float, ...], ...] = (
     (), (6, 3), (1.5, 2.5), (8, 3, 1.5, 3), (3, 3), (12, 4), (8, 3, 1.5, 3, 1.5, 3), (1.5, 6),
 )
-METRIC_GLYPHS = ("\u25ac", "\u254d\u254d", "\u2505\u2505", "\u2501\u2505", "\u254c\u254c",
-                 "\u2501 \u2501", "\u2501\u2509", "\u2508\u2508")
+METRIC_GLYPHS = ("\u25ac", "\u254d\u254d", "\u00b7\u00b7\u00b7", "\u2501\u00b7\u2501", "\u2504\u2504",
+                 "\u2501 \u2501", "\u2501\u00b7\u00b7", "\u00b7 \u00b7 \u00b7")
 
 
 def run_color(index: int) -> QColor:

@@ -129,8 +129,11 @@ class PanelHeader(QWidget):
         samples = [width(f"{e.glyph}\u00a0{e.label}") for e in entries]
         shown = next(k for k in range(len(entries), -1, -1) if sum(samples[:k]) + more(total - k) <= room or k == 0)
         parts = [f'<span style="color:{e.color}">{e.glyph}</span>&nbsp;{html.escape(e.label)}' for e in entries[:shown]]
-        if total > shown:  # "+N" alone where even "+N more" has no room
-            parts.append(f"+{total - shown}" + (" more" if more(total - shown) <= room else ""))
+        if total > shown:  # shorter where "+N more" has no room: "+N", then "…", then nothing
+            count = f"+{total - shown}"
+            fitting = next((t for t in (f"{count} more", count, "…") if width(t) <= room), None)
+            if fitting:
+                parts.append(fitting)
         self.legend.setText("&nbsp;&nbsp; ".join(parts + [html.escape(n) for n in kept]))
 
     def refresh_icons(self) -> None:
