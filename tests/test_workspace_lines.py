@@ -305,3 +305,19 @@ def test_a_drawn_wall_time_axis_always_shows_the_date_once(qtbot, berlin_time, o
         painter.end()
     drawn = [text for _rect, _flags, text in texts]
     assert sum(text.startswith("Dec 04") for text in drawn) == 1, drawn
+
+
+@pytest.mark.parametrize("lo, hi, size, labels", [
+    (0.31, 0.39, 300, ["0.31", "0.32", "0.33", "0.34", "0.35", "0.36", "0.37", "0.38", "0.39"]),
+    (0.3501, 0.3502, 300, ["0.35010", "0.35012", "0.35014", "0.35016", "0.35018", "0.35020"]),
+    (35_000, 36_000, 200, ["35000", "35200", "35400", "35600", "35800"]),
+    (3.5e-7, 3.6e-7, 200, ["3.5e-07", "3.52e-07", "3.54e-07", "3.56e-07", "3.58e-07"]),
+])
+def test_a_log_axis_zoomed_within_a_decade_keeps_labels_that_tell_values_apart(qtbot, lo, hi, size, labels):
+    axis = MajorOnlyAxis("left")
+    axis.setLogMode(False, True)
+    levels = axis.tickValues(math.log10(lo), math.log10(hi), size)  # once none at all: no 1 … 9 × 10ⁿ in view
+    assert [text for spacing, values in levels for text in axis.tickStrings(values, 1.0, spacing)] == labels
+    values = sorted(v for _spacing, level in levels for v in level)
+    gaps_px = np.diff(values) / (math.log10(hi) - math.log10(lo)) * size
+    assert gaps_px.min() >= 32 - 1e-9

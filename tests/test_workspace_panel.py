@@ -490,3 +490,16 @@ def test_hovering_a_mark_shared_by_several_runs_names_the_top_one_and_counts_the
     qtbot.waitUntil(lambda: len(panel.edge_marks.marks) == 1, timeout=5000)
     panel._on_mouse_moved(at)
     assert panel.readout.text().endswith("step 35 · nan")
+
+
+def test_a_log_y_panel_keeps_its_labels_while_zooming_in(qtbot, ui_ctx, tasks, watcher, project):
+    run = seed_run(ui_ctx.db, project.id, {"loss": list(np.geomspace(2.0, 0.2, 100))})
+    view = make_view(qtbot, ui_ctx, tasks, watcher, project)
+    qtbot.waitUntil(lambda: drawn(view, run.id, "loss", 100), timeout=10_000)
+    panel = view.panel("loss")
+    panel.set_log_y(True)
+    left = panel.plot.getPlotItem().getAxis("left")
+    for notches in (2, 4, 4, 10, 20):  # once none left after 10: no 1 … 9 × 10ⁿ in view
+        _wheel(panel, notches)
+        _paint_and_lay_out(panel)
+        assert len(_drawn_labels(left)) >= 2, (notches, panel.plot.getPlotItem().getViewBox().viewRange())

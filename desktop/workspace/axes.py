@@ -59,7 +59,17 @@ class MajorOnlyAxis(pg.AxisItem):
             steps = steps[1:]  # the decades are labelled already
         minor = [v + math.log10(m) for v in range(math.floor(minVal), math.ceil(maxVal)) for m in steps
                  if minVal < v + math.log10(m) < maxVal]
+        if sum(len(values) for _spacing, values in major) + len(minor) < 2:
+            return [(None, self._within_a_decade(minVal, maxVal, size))]
         return major + ([(None, minor)] if minor else [])
+
+    def _within_a_decade(self, lo: float, hi: float, size: float) -> list[float]:
+        """Zoomed in between 0.3 and 0.4 no 1 … 9 × 10ⁿ is in view: round values 1, 2 or 5 × 10ᵏ
+        apart instead, spaced for the top of the view, where a log axis packs them closest."""
+        top = 10.0 ** hi
+        step = ladder_up(self.MIN_PX[self.orientation] * (hi - lo) / size * top * math.log(10), (1, 2, 5, 10))
+        first = math.ceil(10.0 ** lo / step)
+        return [math.log10(k * step) for k in range(first, math.floor(top / step) + 1) if k > 0]
 
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         # pyqtgraph wrote 10 as "10¹" but 1 as "1" and 0.1 as "0.1" on one axis
@@ -68,11 +78,19 @@ class MajorOnlyAxis(pg.AxisItem):
 
 def log_labels(values: list[float]) -> list[str]:
     """Labels of ticks at log10 `values`: plain numbers ("0.05", "1", "2000") while every one lies
-    within 0.001 … 99,999, else powers of ten throughout ("10⁻⁶", "2×10⁸", "1" as "10⁰")."""
+    within 0.001 … 99,999, else powers of ten throughout ("10⁻⁶", "2×10⁸", "1" as "10⁰").
+    Ticks within a decade (0.35, 0.36 …) get as many digits as tell them apart."""
     ticks = []
     for value in values:
         exponent = math.floor(value + 1e-9)
         ticks.append((round(10 ** (value - exponent)), exponent))  # one significant digit: 1 … 9
+    if any(abs(10 ** v - m * 10.0**e) > 1e-6 * 10.0**e for v, (m, e) in zip(values, ticks)):
+        numbers = [10.0**v for v in values]
+        step = min((b - a for a, b in zip(numbers, numbers[1:])), default=numbers[0] / 10)
+        if 1e-3 <= min(numbers) and max(numbers) < 1e5:
+            return [f"{n:.{max(0, -math.floor(math.log10(step) + 1e-9))}f}" for n in numbers]
+        digits = max(1, math.floor(math.log10(max(numbers))) - math.floor(math.log10(step)) + 1)
+        return [f"{n:.{digits}g}" for n in numbers]
     if all(-3 <= e <= 4 for _m, e in ticks):
         return [str(m * 10**e) if e >= 0 else f"{m * 10.0**e:.{-e}f}" for m, e in ticks]
     return [("" if m == 1 else f"{m}×") + "10" + str(e).translate(_SUPERSCRIPT) for m, e in ticks]
