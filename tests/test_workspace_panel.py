@@ -499,7 +499,13 @@ def test_a_log_y_panel_keeps_its_labels_while_zooming_in(qtbot, ui_ctx, tasks, w
     panel = view.panel("loss")
     panel.set_log_y(True)
     left = panel.plot.getPlotItem().getAxis("left")
+    vb = panel.plot.getPlotItem().getViewBox()
     for notches in (2, 4, 4, 10, 20):  # once none left after 10: no 1 … 9 × 10ⁿ in view
         _wheel(panel, notches)
         _paint_and_lay_out(panel)
-        assert len(_drawn_labels(left)) >= 2, (notches, panel.plot.getPlotItem().getViewBox().viewRange())
+        assert len(_drawn_labels(left)) >= 2, (notches, vb.viewRange())
+    panel.fit_view()
+    qtbot.waitUntil(lambda: vb.viewRange()[1][1] - vb.viewRange()[1][0] > 0.9, timeout=5000)
+    _wheel(panel, -400)  # out: the data's decade and four more, not a hundred times as many decades
+    y0, y1 = vb.viewRange()[1]
+    assert 4 < y1 - y0 <= 5.5 and y0 < -0.7 and y1 > 0.3, vb.viewRange()

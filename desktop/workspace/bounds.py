@@ -86,6 +86,7 @@ class DataBoundsViewBox(pg.ViewBox):
         super().__init__(*args, **kwargs)
         self.bounds_provider: Callable[[], Range] | None = None
         self.least_x_span = 0.0  # e.g. a few steps: whole steps have nothing between them
+        self.log_y = False  # y in decades: zooming out adds LOG_ZOOM_OUT decades, not ×ZOOM_OUT
         self._fitted: list[float | None] = [None, None]  # each axis's data extent at its last auto-range
 
     def scaleBy(self, s=None, center=None, x=None, y=None):  # noqa: ANN001, ANN201, N802 - pg.ViewBox's
@@ -95,8 +96,11 @@ class DataBoundsViewBox(pg.ViewBox):
         if s is not None:
             x, y = s[0], s[1]
         rect = self.targetRect()
-        x = _zoom_capped(x, rect.left(), rect.right(), self.least_x_span, self._fitted[0])
-        y = _zoom_capped(y, rect.top(), rect.bottom(), 0.0, self._fitted[1])
+        fitted_x, fitted_y = self._fitted
+        widest_y = None if fitted_y is None else fitted_y + LOG_ZOOM_OUT if self.log_y else ZOOM_OUT * fitted_y
+        x = _zoom_capped(x, rect.left(), rect.right(), self.least_x_span,
+                         None if fitted_x is None else ZOOM_OUT * fitted_x)
+        y = _zoom_capped(y, rect.top(), rect.bottom(), 0.0, widest_y)
         super().scaleBy(center=center, x=x, y=y)
 
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: ANN001, ANN201, N802
@@ -111,18 +115,19 @@ class DataBoundsViewBox(pg.ViewBox):
 
 
 ZOOM_OUT = 100  # the widest view: this many times the data's extent
+LOG_ZOOM_OUT = 4  # … or on a log axis, the data's decades and this many more
 # the narrowest view, relative to the size of the values in it: a few ms of wall time (~1.8e9 s),
 # where float64 still tells ~10,000 values apart across the view
 MIN_RELATIVE_SPAN = 1e-12
 
 
-def _zoom_capped(factor: float | None, lo: float, hi: float, least_span: float, extent: float | None) -> float | None:
+def _zoom_capped(factor: float | None, lo: float, hi: float, least_span: float, widest: float | None) -> float | None:
     """A zoom factor that keeps [lo, hi] at least `least_span` and MIN_RELATIVE_SPAN of its
-    values wide, and at most ZOOM_OUT × `extent` (when known)."""
+    values wide, and at most `widest` (when known)."""
     width = hi - lo
     if factor is None or factor == 1 or not width > 0:
         return factor
     if factor > 1:
-        return factor if extent is None else max(1.0, min(factor, ZOOM_OUT * extent / width))
+        return factor if widest is None else max(1.0, min(factor, widest / width))
     least = max(least_span, max(abs(lo), abs(hi)) * MIN_RELATIVE_SPAN, 1e-300)
     return 1.0 if width <= least else max(factor, least / width)

@@ -438,6 +438,7 @@ class MetricPanel(QFrame):
     def _apply_y(self) -> None:
         item = self.plot.getPlotItem()
         item.setLogMode(x=False, y=self.spec.log_y)
+        item.getViewBox().log_y = self.spec.log_y
         if self.spec.y_range is None:
             item.enableAutoRange(y=True)
         else:
