@@ -96,12 +96,16 @@ class DataBoundsViewBox(pg.ViewBox):
         if s is not None:
             x, y = s[0], s[1]
         rect = self.targetRect()
-        fitted_x, fitted_y = self._fitted
-        widest_y = None if fitted_y is None else fitted_y + LOG_ZOOM_OUT if self.log_y else ZOOM_OUT * fitted_y
-        x = _zoom_capped(x, rect.left(), rect.right(), self.least_x_span,
-                         None if fitted_x is None else ZOOM_OUT * fitted_x)
-        y = _zoom_capped(y, rect.top(), rect.bottom(), 0.0, widest_y)
+        x = _zoom_capped(x, rect.left(), rect.right(), self.least_x_span, self._widest(0))
+        y = _zoom_capped(y, rect.top(), rect.bottom(), 0.0, self._widest(1))
         super().scaleBy(center=center, x=x, y=y)
+
+    def _widest(self, axis: int) -> float | None:
+        """How wide the view may zoom out on `axis` (None until the data was first fitted)."""
+        fitted = self._fitted[axis]
+        if fitted is None:
+            return None
+        return fitted + LOG_ZOOM_OUT if axis == 1 and self.log_y else ZOOM_OUT * fitted
 
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: ANN001, ANN201, N802
         plain = items is None and tuple(orthoRange) == (None, None) and (frac is None or tuple(frac) == (1.0, 1.0))

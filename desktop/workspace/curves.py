@@ -131,14 +131,13 @@ class PanelCurve:
         """Hand the lines the clipped, decimated points of the current view (`spec`: the panel's
         x mode, smoothing, log y and outlier setting)."""
         self.dirty = False
-        x, y, s = self._line(spec.x_mode, spec.smoothing)
+        x, y, s, off_scale = self._line(spec.x_mode, spec.smoothing)
         if view is not None and len(x):
             if s is not None:
                 _x, s = clip_to_range(x, s, *view)
             x, y = clip_to_range(x, y, *view)
         buckets = max(16, width)
         dx, dy = peak_decimate(x, y, buckets)
-        off_scale = self._nonfinite_x(spec.x_mode)
         self.nonfinite = len(off_scale) > 0
         self.below_log = False  # points at or below zero that a log axis cannot show
         if spec.log_y:
@@ -179,33 +178,27 @@ class PanelCurve:
             self._vb.removeItem(self.dot)
             self.dot = None
 
-    def _line(self, x_mode: str, smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _line(self, x_mode: str, smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """(x, y, smoothed y or None, x of the NaN/Inf points) of the line to draw."""
         source = self.source
         if isinstance(source, SeriesBuffer):
             steps, values, walls = source.steps, source.values, source.walls
+            nonfinite = NO_MARKS
             if not source.finite:  # draw through NaN/Inf gaps, so isolated finite points still show
                 keep = np.isfinite(values)
+                nonfinite = self._x_of(x_mode, steps[~keep], walls[~keep])
                 steps, values, walls = steps[keep], values[keep], walls[keep]
             x = self._x_of(x_mode, steps, walls)
             smooth = self._smoothed(values, smoothing, source.version) if smoothing > 0 else None
-            return x, values, smooth
+            return x, values, smooth, nonfinite
         x = self._x_of(x_mode, source.steps, source.walls)
         lx, ly = envelope_line(x, source.mins, source.maxs)
         smooth = None
         if smoothing > 0:
             mid = ema((source.mins + source.maxs) / 2, smoothing)
             smooth = np.repeat(mid, 2) if len(lx) == 2 * len(mid) else mid
-        return lx, ly, smooth
-
-    def _nonfinite_x(self, x_mode: str) -> np.ndarray:
-        """x of the NaN/Inf points (of the range on screen, for a long history)."""
-        source = self.source
-        if isinstance(source, SeriesBuffer):
-            if source.finite:
-                return NO_MARKS
-            bad = ~np.isfinite(source.values)
-            return self._x_of(x_mode, source.steps[bad], source.walls[bad])
-        return self._x_of(x_mode, source.off_steps, source.off_walls)
+        # a long history knows where its NaN/Inf are in the range read
+        return lx, ly, smooth, self._x_of(x_mode, source.off_steps, source.off_walls)
 
     def _x_of(self, x_mode: str, steps: np.ndarray, walls: np.ndarray) -> np.ndarray:
         if x_mode == "step":

@@ -270,7 +270,9 @@ class MetricPanel(QFrame):
         sliver of it stays at the top edge."""
         lo, hi = y_range
         for line in self._lines:
-            line.label.setVisible(lo <= line.value() <= hi)
+            inside = lo <= line.value() <= hi
+            if inside != line.label.isVisible():  # showing re-lays the label's text: only on a change
+                line.label.setVisible(inside)
 
     @property
     def threshold_lines(self) -> list[pg.InfiniteLine]:
